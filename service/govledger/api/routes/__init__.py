@@ -1,0 +1,12 @@
+"""The API's routers, one module per area; ``create_app`` includes every router listed in ``ROUTERS``.
+
+Add a new area by writing ``routes/<area>.py`` with a ``router = APIRouter(...)`` and appending it here.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from govledger.api.routes import consortium, health, operations
+
+ROUTERS: list[APIRouter] = [health.router, operations.router, consortium.router]

@@ -1,0 +1,576 @@
+"""The transaction manager: turns persisted operations into mined transactions, exactly once each.
+
+Life of an operation (rows in ``operations``):
+
+    queued ──(estimate, reserve nonce, sign: one DB transaction)──> submitted ──(receipt at depth)──> confirmed
+       │                                                               │                             or failed
+       └──(the contract would refuse it)──> failed                      └──(nonce used by another tx)──> queued
+
+Why it is built this way:
+- Nothing is sent before it is persisted. The nonce, the signed bytes and the tx hash are committed in the
+  same database transaction that claims the operation; sending happens after the commit. A crash at any
+  point leaves either a queued row (signed again later) or a submitted row whose exact bytes are
+  re-broadcast, so a transaction can never be sent twice under two different nonces.
+- Nonces come from ``account_nonces``, reserved under a row lock (PostgreSQL ``FOR UPDATE``; SQLite
+  serialises writers with ``BEGIN IMMEDIATE``), so several workers and several service processes can share
+  one account without clashing. Claiming uses ``FOR UPDATE SKIP LOCKED`` so two processes never sign the
+  same operation. Many transactions are in flight per account; nothing waits for a receipt to send the next.
+- "nonce too low" means look for the receipt, never resend under a new nonce; a transaction that is not
+  mined after ``rebroadcast_after`` seconds is re-broadcast unchanged at the same nonce.
+- A nonce that can never be used by its operation (the node refuses the bytes for good) is filled with a
+  zero-value self-transfer, so later nonces of the account are not stuck behind a gap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.exceptions import EncodingError
+from sqlalchemy import Engine, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from govledger.chain.abi import json_friendly
+from govledger.chain.client import AlreadyKnownError, Chain, NonceTooLowError, Receipt
+from govledger.chain.contracts import BoundContract
+from govledger.chain.deploy import Deployment
+from govledger.chain.transactions import build_transaction, estimate_gas, explain_failure
+from govledger.db.engine import is_postgres, session_scope
+from govledger.db.models import AccountNonce, Operation, OperationStatus, utc_now
+from govledger.errors import (
+    ChainError,
+    ChainUnavailableError,
+    ConfigurationError,
+    ContractRevertError,
+    GovLedgerError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from govledger.keys import Signer
+from govledger.operations.models import OperationPublic, WriteRequest
+from govledger.operations.store import OperationStore
+
+log = logging.getLogger(__name__)
+
+QUEUED = OperationStatus.QUEUED.value
+SUBMITTED = OperationStatus.SUBMITTED.value
+CONFIRMED = OperationStatus.CONFIRMED.value
+FAILED = OperationStatus.FAILED.value
+
+#: Gas of a plain value transfer, used for the self-transfer that fills an unusable nonce.
+TRANSFER_GAS = 21_000
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """An operation ready to be claimed and signed: its calldata, target and gas are known."""
+
+    operation_id: str
+    to: str
+    data: bytes
+    gas: int
+
+
+@dataclass
+class TxManagerOptions:
+    confirmations: int = 1
+    max_in_flight_per_account: int = 512
+    batch_size: int = 256
+    poll_seconds: float = 0.2
+    rebroadcast_after_seconds: float = 30.0
+    max_send_refusals: int = 10
+    #: How long a nonce may look used by someone else before the operation is signed again.
+    foreign_nonce_grace_seconds: float = 3.0
+
+
+class TxManager:
+    """Signs, sends and tracks the operations of the departments whose keys this process holds."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        engine: Engine,
+        deployment: Deployment,
+        signers: Mapping[str, Signer],
+        options: TxManagerOptions | None = None,
+    ):
+        self.chain = chain
+        self.engine = engine
+        self.options = options or TxManagerOptions()
+        self.store = OperationStore(engine, chain.chain_id)
+        self._signers_by_department = dict(signers)
+        self._signers_by_address = {signer.address: signer for signer in signers.values()}
+        self._contracts = {name: deployment.bind(chain, name) for name in deployment.contracts}
+        self._postgres = is_postgres(engine)
+        # In-memory bookkeeping only: losing it on a crash makes the next run re-broadcast at once,
+        # which is exactly what recovery needs.
+        self._last_broadcast: dict[str, float] = {}
+        self._foreign_nonce_since: dict[str, float] = {}
+        self._send_refusals: dict[str, int] = {}
+        self._wake = threading.Event()
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ what callers use
+
+    def signer_for(self, department: str) -> Signer:
+        try:
+            return self._signers_by_department[department]
+        except KeyError:
+            raise PermissionDeniedError(
+                f"this service holds no signing key for department {department}",
+                code="no_signing_key",
+            ) from None
+
+    def contract(self, name: str) -> BoundContract:
+        try:
+            return self._contracts[name]
+        except KeyError:
+            raise ConfigurationError(f"contract {name} is not part of this deployment") from None
+
+    def submit(self, request: WriteRequest) -> OperationPublic:
+        """Persist a write (idempotently) and wake the sender; returns the queued operation."""
+        signer = self.signer_for(request.department)
+        interface = self.contract(request.contract).interface
+        try:
+            interface.encode_call(request.function, interface.coerce_args(request.function, request.args))
+        except (EncodingError, ValueError, TypeError) as exc:
+            raise ValidationError(
+                f"invalid arguments for {request.function}: {exc}", code="invalid_arguments"
+            ) from None
+        operation, created = self.store.create(request, signer.address)
+        if created:
+            self._wake.set()
+        return operation
+
+    def get(self, operation_id: str) -> OperationPublic:
+        return self.store.get(operation_id)
+
+    def wait(self, operation_id: str, timeout: float) -> OperationPublic:
+        """The operation once confirmed or failed, or as it stands when ``timeout`` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            operation = self.store.get(operation_id)
+            remaining = deadline - time.monotonic()
+            if operation.finished or remaining <= 0:
+                return operation
+            with self._changed:
+                # Woken by this process's tracker; the timeout covers other processes' progress.
+                self._changed.wait(min(remaining, 0.25))
+
+    # ------------------------------------------------------------ background worker
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self.reconcile_nonces()
+        self._thread = threading.Thread(target=self._run, name="govledger-txmanager", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        backoff = self.options.poll_seconds
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+                backoff = self.options.poll_seconds
+            except GovLedgerError as exc:
+                # The node or the database is away; everything is persisted, so just try again later.
+                log.warning("transaction manager paused: %s (%s)", exc.message, exc.code)
+                busy = False
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                log.exception("transaction manager step failed")
+                busy = False
+                backoff = min(backoff * 2, 5.0)
+            if not busy:
+                self._wake.wait(backoff)
+                self._wake.clear()
+
+    def run_once(self) -> bool:
+        """One round: sign and send what is queued, then track what is in flight. True if anything moved."""
+        sent = self._send_queued()
+        settled = self._track_submitted()
+        return sent > 0 or settled > 0
+
+    def reconcile_nonces(self) -> None:
+        """Catch up with transactions sent from our accounts by someone else while we were away."""
+        for address in self._signers_by_address:
+            with session_scope(self.engine) as session:
+                row = self._lock_nonce_row(session, address)
+                if row is None:
+                    continue
+                in_flight = session.exec(
+                    select(func.count()).where(
+                        Operation.chain_id == self.chain.chain_id,
+                        Operation.sender == address,
+                        Operation.status == SUBMITTED,
+                    )
+                ).one()
+                if in_flight:
+                    continue
+                pending = self.chain.transaction_count(address, "pending")
+                if pending > row.next_nonce:
+                    log.info("account %s: nonce moved on chain from %d to %d", address, row.next_nonce, pending)
+                    row.next_nonce = pending
+                    session.add(row)
+
+    # ------------------------------------------------------------ sending
+
+    def _senders_with(self, status: str) -> list[str]:
+        with session_scope(self.engine, read_only=True) as session:
+            rows = session.exec(
+                select(Operation.sender)
+                .where(Operation.chain_id == self.chain.chain_id, Operation.status == status)
+                .distinct()
+            ).all()
+        return [sender for sender in rows if sender in self._signers_by_address]
+
+    def _send_queued(self) -> int:
+        sent = 0
+        for sender in self._senders_with(QUEUED):
+            sent += self._send_for(self._signers_by_address[sender])
+        return sent
+
+    def _send_for(self, signer: Signer) -> int:
+        with session_scope(self.engine, read_only=True) as session:
+            in_flight = session.exec(
+                select(func.count()).where(
+                    Operation.chain_id == self.chain.chain_id,
+                    Operation.sender == signer.address,
+                    Operation.status == SUBMITTED,
+                )
+            ).one()
+            room = min(self.options.max_in_flight_per_account - int(in_flight), self.options.batch_size)
+            if room <= 0:
+                return 0
+            candidates = session.exec(
+                select(Operation)
+                .where(
+                    Operation.chain_id == self.chain.chain_id,
+                    Operation.sender == signer.address,
+                    Operation.status == QUEUED,
+                )
+                .order_by(col(Operation.created_at), col(Operation.id))
+                .limit(room)
+            ).all()
+        plans: list[_Plan] = []
+        for operation in candidates:
+            plan = self._plan(operation, signer)
+            if plan is not None:
+                plans.append(plan)
+        if not plans:
+            return 0
+        fees = self.chain.fee_fields()
+        signed = self._claim_and_sign(signer, plans, fees)
+        for operation_id, raw in signed:
+            self._broadcast(operation_id, raw)
+        return len(signed)
+
+    def _plan(self, operation: Operation, signer: Signer) -> _Plan | None:
+        contract = self.contract(operation.contract)
+        interface = contract.interface
+        data = interface.encode_call(
+            operation.function, interface.coerce_args(operation.function, json.loads(operation.args_json))
+        )
+        try:
+            gas = estimate_gas(self.chain, interface, sender=signer.address, to=contract.address, data=data)
+        except ContractRevertError as exc:
+            # It may depend on a write accepted before it that is not mined yet (approve after propose, from
+            # any department): the refusal is final only once every earlier write has settled.
+            if self._earlier_writes_unsettled(operation):
+                return None
+            self._fail_unsent(operation.id, exc)
+            return None
+        return _Plan(operation.id, contract.address, data, gas)
+
+    def _earlier_writes_unsettled(self, operation: Operation) -> bool:
+        with session_scope(self.engine, read_only=True) as session:
+            earlier = session.exec(
+                select(Operation.id)
+                .where(
+                    Operation.chain_id == self.chain.chain_id,
+                    col(Operation.status).in_([QUEUED, SUBMITTED]),
+                    col(Operation.created_at) < operation.created_at,
+                )
+                .limit(1)
+            ).first()
+        return earlier is not None
+
+    def _claim_and_sign(self, signer: Signer, plans: list[_Plan], fees: dict[str, int]) -> list[tuple[str, bytes]]:
+        """Claim still-queued operations, reserve their nonces and persist the signed bytes, atomically."""
+        by_id = {plan.operation_id: plan for plan in plans}
+        signed: list[tuple[str, bytes]] = []
+        with session_scope(self.engine) as session:
+            query = select(Operation).where(col(Operation.id).in_(list(by_id)), Operation.status == QUEUED)
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = sorted(session.exec(query).all(), key=lambda row: (row.created_at, row.id))
+            if not rows:
+                return []
+            first_nonce = self._reserve_nonces(session, signer.address, len(rows))
+            now = utc_now()
+            for offset, row in enumerate(rows):
+                plan = by_id[row.id]
+                nonce = first_nonce + offset
+                tx = build_transaction(
+                    self.chain, sender=signer.address, to=plan.to, data=plan.data, nonce=nonce, gas=plan.gas, fees=fees
+                )
+                signed_tx = signer.sign_transaction(tx)
+                row.nonce = nonce
+                row.gas_limit = plan.gas
+                row.raw_tx = signed_tx.raw.hex()
+                row.tx_hash = signed_tx.tx_hash
+                row.status = SUBMITTED
+                row.submitted_at = now
+                row.attempts += 1
+                session.add(row)
+                signed.append((row.id, signed_tx.raw))
+        return signed
+
+    def _lock_nonce_row(self, session: Session, address: str) -> AccountNonce | None:
+        query = select(AccountNonce).where(
+            AccountNonce.chain_id == self.chain.chain_id, AccountNonce.address == address
+        )
+        if self._postgres:
+            query = query.with_for_update()
+        return session.exec(query).first()
+
+    def _reserve_nonces(self, session: Session, address: str, count: int) -> int:
+        row = self._lock_nonce_row(session, address)
+        if row is None:
+            # First use of this account on this chain: start from what the node knows, once.
+            start = self.chain.transaction_count(address, "pending")
+            insert = pg_insert if self._postgres else sqlite_insert
+            session.execute(
+                insert(AccountNonce)
+                .values(chain_id=self.chain.chain_id, address=address, next_nonce=start)
+                .on_conflict_do_nothing()
+            )
+            row = self._lock_nonce_row(session, address)
+            if row is None:
+                raise ChainError(f"could not reserve a nonce for {address}")
+        first = row.next_nonce
+        row.next_nonce = first + count
+        session.add(row)
+        return first
+
+    def _broadcast(self, operation_id: str, raw: bytes) -> None:
+        self._last_broadcast[operation_id] = time.monotonic()
+        try:
+            self.chain.send_raw_transaction(raw)
+        except (AlreadyKnownError, NonceTooLowError):
+            # Already in the pool, or the nonce is used: the tracker looks for the receipt.
+            pass
+        except ChainUnavailableError as exc:
+            log.warning("operation %s not sent yet, node unreachable: %s", operation_id, exc.message)
+        except ChainError as exc:
+            refusals = self._send_refusals.get(operation_id, 0) + 1
+            self._send_refusals[operation_id] = refusals
+            log.warning("node refused operation %s (%d times): %s", operation_id, refusals, exc.message)
+
+    def _fail_unsent(self, operation_id: str, exc: ContractRevertError) -> None:
+        with session_scope(self.engine) as session:
+            row = session.get(Operation, operation_id)
+            if row is None or row.status != QUEUED:
+                return
+            row.status = FAILED
+            row.error_code = exc.code
+            row.error_name = exc.error_name
+            row.error_message = exc.message
+            row.error_args_json = json.dumps(json_friendly(exc.error_args))
+            row.confirmed_at = utc_now()
+            session.add(row)
+        self._notify()
+
+    # ------------------------------------------------------------ tracking
+
+    def _track_submitted(self) -> int:
+        settled = 0
+        senders = self._senders_with(SUBMITTED)
+        if not senders:
+            return 0
+        head = self.chain.block_number()
+        for sender in senders:
+            settled += self._track_for(self._signers_by_address[sender], head)
+        if settled:
+            self._notify()
+        return settled
+
+    def _track_for(self, signer: Signer, head: int) -> int:
+        with session_scope(self.engine, read_only=True) as session:
+            in_flight = session.exec(
+                select(Operation)
+                .where(
+                    Operation.chain_id == self.chain.chain_id,
+                    Operation.sender == signer.address,
+                    Operation.status == SUBMITTED,
+                )
+                .order_by(col(Operation.nonce))
+                .limit(5000)
+            ).all()
+        if not in_flight:
+            return 0
+        mined_nonces = self.chain.transaction_count(signer.address, "latest")
+        now = time.monotonic()
+        finished: list[tuple[Operation, Receipt]] = []
+        requeue: list[str] = []
+        fill: list[Operation] = []
+        mined_not_final: list[tuple[str, Receipt | None]] = []
+        for operation in in_flight:
+            assert operation.nonce is not None and operation.tx_hash is not None and operation.raw_tx is not None
+            if operation.nonce >= mined_nonces:
+                if operation.block_number is not None:
+                    mined_not_final.append((operation.id, None))  # re-org took it out of its block
+                if self._send_refusals.get(operation.id, 0) >= self.options.max_send_refusals:
+                    fill.append(operation)
+                elif now - self._last_broadcast.get(operation.id, 0.0) >= self.options.rebroadcast_after_seconds:
+                    self._broadcast(operation.id, bytes.fromhex(operation.raw_tx))
+                continue
+            receipt = self.chain.get_receipt(operation.tx_hash)
+            if receipt is None:
+                first_seen = self._foreign_nonce_since.setdefault(operation.id, now)
+                if now - first_seen >= self.options.foreign_nonce_grace_seconds:
+                    requeue.append(operation.id)
+                continue
+            self._foreign_nonce_since.pop(operation.id, None)
+            if receipt.block_number + self.options.confirmations - 1 <= head:
+                finished.append((operation, receipt))
+            elif operation.block_hash != receipt.block_hash:
+                mined_not_final.append((operation.id, receipt))
+        self._record_progress(finished, mined_not_final, requeue)
+        for operation in fill:
+            self._fill_nonce(signer, operation)
+        return len(finished) + len(requeue) + len(fill)
+
+    def _record_progress(
+        self,
+        finished: list[tuple[Operation, Receipt]],
+        mined_not_final: list[tuple[str, Receipt | None]],
+        requeue: list[str],
+    ) -> None:
+        if not (finished or mined_not_final or requeue):
+            return
+        outcomes = [(operation.id, receipt, self._outcome(operation, receipt)) for operation, receipt in finished]
+        now = utc_now()
+        with session_scope(self.engine) as session:
+            for operation_id, receipt, outcome in outcomes:
+                row = session.get(Operation, operation_id)
+                if row is None or row.status != SUBMITTED:
+                    continue  # another process settled it first
+                row.block_number = receipt.block_number
+                row.block_hash = receipt.block_hash
+                row.confirmed_at = now
+                row.status, fields = outcome
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                session.add(row)
+                self._forget(operation_id)
+            for operation_id, maybe_receipt in mined_not_final:
+                row = session.get(Operation, operation_id)
+                if row is None or row.status != SUBMITTED:
+                    continue
+                row.block_number = maybe_receipt.block_number if maybe_receipt else None
+                row.block_hash = maybe_receipt.block_hash if maybe_receipt else None
+                session.add(row)
+            for operation_id in requeue:
+                row = session.get(Operation, operation_id)
+                if row is None or row.status != SUBMITTED:
+                    continue
+                log.warning("operation %s: nonce %s was used by another transaction; signing again", row.id, row.nonce)
+                row.status = QUEUED
+                row.nonce = None
+                row.raw_tx = None
+                row.tx_hash = None
+                row.block_number = None
+                row.block_hash = None
+                session.add(row)
+                self._forget(operation_id)
+            if requeue:
+                self._wake.set()
+
+    def _outcome(self, operation: Operation, receipt: Receipt) -> tuple[str, dict[str, Any]]:
+        """Final status and fields of a mined operation: its decoded events, or why it failed."""
+        if receipt.status == 1:
+            events = []
+            for log_entry in receipt.logs:
+                for contract in self._contracts.values():
+                    event = contract.decode_log(log_entry)
+                    if event is not None:
+                        events.append(
+                            {
+                                "contract": contract.name,
+                                "event": event.name,
+                                "args": json_friendly(event.args),
+                                "log_index": log_entry.log_index,
+                            }
+                        )
+                        break
+            return CONFIRMED, {"result_json": json.dumps({"events": events}, ensure_ascii=False)}
+        contract = self.contract(operation.contract)
+        interface = contract.interface
+        data = interface.encode_call(
+            operation.function, interface.coerce_args(operation.function, json.loads(operation.args_json))
+        )
+        decoded = explain_failure(
+            self.chain,
+            interface,
+            sender=operation.sender,
+            to=contract.address,
+            data=data,
+            block_number=receipt.block_number,
+        )
+        return FAILED, {
+            "error_code": "contract_reverted",
+            "error_name": decoded.name,
+            "error_message": f"the contract refused the transaction: {decoded.name}",
+            "error_args_json": json.dumps(json_friendly(decoded.args)),
+        }
+
+    def _fill_nonce(self, signer: Signer, operation: Operation) -> None:
+        """Give up on an operation the node keeps refusing and keep the account's nonces contiguous."""
+        assert operation.nonce is not None
+        tx = build_transaction(
+            self.chain, sender=signer.address, to=signer.address, data=b"", nonce=operation.nonce, gas=TRANSFER_GAS
+        )
+        filler = signer.sign_transaction(tx)
+        with session_scope(self.engine) as session:
+            row = session.get(Operation, operation.id)
+            if row is None or row.status != SUBMITTED:
+                return
+            row.status = FAILED
+            row.error_code = "send_refused"
+            row.error_message = "the node refused this transaction repeatedly; its nonce was filled with a no-op"
+            row.result_json = json.dumps({"filler_tx_hash": filler.tx_hash})
+            row.confirmed_at = utc_now()
+            session.add(row)
+        self._forget(operation.id)
+        try:
+            self.chain.send_raw_transaction(filler.raw)
+        except ChainError as exc:
+            log.error("could not fill nonce %s of %s: %s", operation.nonce, signer.address, exc.message)
+        self._notify()
+
+    def _forget(self, operation_id: str) -> None:
+        self._last_broadcast.pop(operation_id, None)
+        self._foreign_nonce_since.pop(operation_id, None)
+        self._send_refusals.pop(operation_id, None)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()

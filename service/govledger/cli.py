@@ -1,0 +1,281 @@
+"""The ``govledger`` command: compile, deploy, serve, demo, and the administration of keys and API keys.
+
+Every command reads its configuration through ``govledger.config.Settings`` (``GOVLEDGER_`` environment
+variables), with a few options on top. Errors are printed as one readable line and a non-zero exit code,
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from govledger.config import Settings, load_settings
+from govledger.errors import GovLedgerError, ValidationError
+
+app = typer.Typer(
+    name="govledger",
+    help="Blockchain ledger service for government data: consortium, shared records, sharing, e-certificates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Department signing keys in the encrypted keystore.", no_args_is_help=True)
+apikeys_app = typer.Typer(help="API keys of department users and auditors.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+departments_app = typer.Typer(help="Member departments as recorded on chain.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(db_app, name="db")
+app.add_typer(departments_app, name="departments")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def main() -> None:
+    """Console entry point: GovLedgerError becomes one line on stderr and exit status 1."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except GovLedgerError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+
+
+# ------------------------------------------------------------------ toolchain and deployment
+
+
+@app.command()
+def compile(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the committed artifacts are current.")
+    ] = False,
+    repo_root: Annotated[Path, typer.Option(help="Repository root holding contracts/src.")] = Path("."),
+) -> None:
+    """Compile contracts/src with the pinned solc (native or solc-js shim) into the package's artifacts."""
+    from govledger.chain import compiler
+
+    args = ["--repo-root", str(repo_root)] + (["--check"] if check else [])
+    raise typer.Exit(compiler.main(args))
+
+
+@app.command()
+def deploy(
+    departments: Annotated[Path, typer.Option(help="JSON file: founding departments, threshold, lifetime.")],
+    deployer: Annotated[str, typer.Option(help="Address of the keystore key that pays for deployment.")],
+    network: Annotated[str | None, typer.Option(help="Deployment name (GOVLEDGER_NETWORK).")] = None,
+    chain_url: Annotated[str | None, typer.Option(help="Node URL (GOVLEDGER_CHAIN_URL).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the record (default: deployments/<network>.json).")
+    ] = None,
+) -> None:
+    """Deploy every system contract with the founding departments and write the deployment record.
+
+    The departments file looks like:
+    {"threshold": 2, "proposal_lifetime_days": 7, "departments": [{"code": "CS-DRB", "name": "...",
+    "roles": ["governor", "data_owner"], "account": "0x..."}]}
+    """
+    from govledger.chain.deploy import DepartmentSpec, deploy_system
+    from govledger.consortium.departments import Role
+    from govledger.keys import Keystore
+    from govledger.runtime import connect_chain
+
+    settings = _settings(network=network, chain_url=chain_url)
+    try:
+        spec = json.loads(departments.read_text(encoding="utf-8"))
+        founders = [
+            DepartmentSpec(code=d["code"], name=d["name"], roles=Role.parse(d["roles"]), account=d["account"])
+            for d in spec["departments"]
+        ]
+        threshold = int(spec["threshold"])
+        lifetime = int(float(spec.get("proposal_lifetime_days", 7)) * 86400)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(f"cannot read {departments}: {exc}") from None
+    keystore = Keystore(settings.resolved_keystore_dir, scrypt_n=settings.keystore_scrypt_n)
+    signer = keystore.unlock_all(settings.passphrase()).get(deployer)
+    if signer is None:
+        _fail(f"no key {deployer} in {settings.resolved_keystore_dir}")
+        return
+    chain = connect_chain(settings)
+    record = deploy_system(
+        chain, signer, founders, threshold=threshold, network=settings.network, proposal_lifetime=lifetime
+    )
+    path = output or settings.resolved_deployment_file
+    record.save(path)
+    typer.echo(f"deployed to chain {record.chain_id}; record written to {path}")
+    for name, contract in record.contracts.items():
+        typer.echo(f"  {name}: {contract.address} (block {contract.block_number})")
+
+
+# ------------------------------------------------------------------ running
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (GOVLEDGER_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (GOVLEDGER_PORT).")] = None,
+) -> None:
+    """Serve the API, pages and background workers from the configuration (any chain)."""
+    import uvicorn
+
+    from govledger.api.app import create_app
+    from govledger.runtime import Runtime
+
+    settings = _settings(host=host, port=port)
+    runtime = Runtime(settings)
+    uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Run only the background workers (transaction manager, indexer): no HTTP. Stops on SIGTERM/SIGINT."""
+    from govledger.runtime import Runtime
+
+    runtime = Runtime(_settings())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runtime.start()
+    typer.echo("worker running", err=True)
+    stop.wait()
+    runtime.stop()
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Folder for the demo's database and keys (wiped).")] = Path(
+        ".govledger/demo"
+    ),
+) -> None:
+    """Start the embedded chain, deploy, create the demo consortium with API keys, and serve."""
+    import uvicorn
+
+    from govledger.api.app import create_app
+    from govledger.demo import prepare_demo
+
+    prepared = prepare_demo(data_dir, host=host, port=port)
+    typer.echo(prepared.banner())
+    uvicorn.run(create_app(prepared.runtime), host=host, port=port, log_level="warning")
+
+
+# ------------------------------------------------------------------ administration
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (the service also does this at start-up)."""
+    from govledger.db.migrate import upgrade_database
+
+    settings = _settings()
+    revision = upgrade_database(settings.resolved_database_url)
+    typer.echo(f"database at revision {revision}")
+
+
+@keys_app.command("create")
+def keys_create(
+    department: Annotated[str, typer.Option(help="Department code, e.g. CS-MSA.")],
+    label: Annotated[str, typer.Option(help="Free text for operators.")] = "",
+) -> None:
+    """Create a new signing key for a department, encrypted under the keystore passphrase."""
+    from govledger.keys import Keystore
+
+    settings = _settings()
+    keystore = Keystore(settings.resolved_keystore_dir, scrypt_n=settings.keystore_scrypt_n)
+    info = keystore.create_key(department, settings.passphrase(), label=label)
+    typer.echo(f"{info.address}  {info.department}  {info.label}")
+    typer.echo("The account acts for the department once governance adds it (AddAccount proposal).", err=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the keys in the keystore (addresses and departments only; nothing is decrypted)."""
+    from govledger.keys import Keystore
+
+    settings = _settings()
+    for info in Keystore(settings.resolved_keystore_dir).list_keys():
+        typer.echo(f"{info.address}  {info.department:<12} {info.created_at}  {info.label}")
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    department: Annotated[str, typer.Option(help="Department code the key acts for.")],
+    role: Annotated[str, typer.Option(help="department_admin, department_user or auditor.")],
+    label: Annotated[str, typer.Option(help="Who or what uses the key.")] = "created with the CLI",
+    expires_in_days: Annotated[int | None, typer.Option(help="Expiry; none by default.")] = None,
+) -> None:
+    """Create an API key; the key is printed once and only its hash is stored."""
+    from govledger.apikeys import create_api_key
+    from govledger.db.engine import create_db_engine
+    from govledger.db.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_database_url)
+    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    plaintext, public = create_api_key(engine, department, role, label, expires_at=expires)
+    typer.echo(plaintext)
+    typer.echo(f"id {public.id}, {public.department} {public.role}; store it now, it is not shown again", err=True)
+
+
+@apikeys_app.command("list")
+def apikeys_list(department: Annotated[str | None, typer.Option()] = None) -> None:
+    """List API keys (never their secrets)."""
+    from govledger.apikeys import list_api_keys
+    from govledger.db.engine import create_db_engine
+
+    settings = _settings()
+    for key in list_api_keys(create_db_engine(settings.resolved_database_url), department=department):
+        state = "revoked" if key.revoked_at else "active"
+        typer.echo(f"{key.id}  {key.prefix}  {key.department:<10} {key.role:<17} {state}  {key.label}")
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(key: Annotated[str, typer.Argument(help="The key's id or prefix.")]) -> None:
+    """Revoke an API key at once."""
+    from govledger.apikeys import revoke_api_key
+    from govledger.db.engine import create_db_engine
+
+    settings = _settings()
+    revoke_api_key(create_db_engine(settings.resolved_database_url), key)
+    typer.echo("revoked")
+
+
+@departments_app.command("list")
+def departments_list() -> None:
+    """List the member departments as the Consortium contract records them."""
+    from govledger.chain.deploy import Deployment
+    from govledger.consortium.departments import Role, decode_department_code
+    from govledger.runtime import connect_chain
+
+    settings = _settings()
+    chain = connect_chain(settings)
+    consortium = Deployment.load(settings.resolved_deployment_file).bind(chain, "Consortium")
+    for raw in consortium.call("departmentIds"):
+        dept = consortium.call("getDepartment", raw)
+        state = "active" if dept["active"] else "suspended"
+        roles = ",".join(Role(dept["roles"]).names())
+        typer.echo(f"{decode_department_code(raw):<12} {state:<9} {roles:<50} {dept['name']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The consortium of member departments: codes, roles and governance proposals."""

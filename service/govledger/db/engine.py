@@ -1,0 +1,206 @@
+"""Engines and sessions for the govledger database (SQLite file by default, PostgreSQL by URL).
+
+Everything that opens a database connection goes through ``create_db_engine`` so that both backends
+get the settings the service relies on, and through ``session_scope`` so that a unit of work either
+commits as a whole or rolls back. SQLAlchemy exceptions are turned into ``GovLedgerError`` subclasses
+here; callers above this layer never see them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlmodel import Session
+
+from govledger.errors import ConfigurationError, ConflictError, DatabaseUnavailableError, GovLedgerError
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+POSTGRES_POOL_SIZE = 5
+POSTGRES_MAX_OVERFLOW = 10
+# Below the usual server/firewall idle limits, so the pool never hands out a connection that was
+# silently dropped while it sat idle.
+POSTGRES_POOL_RECYCLE_SECONDS = 1800
+
+# Execution option read by the SQLite "begin" hook; see ``_use_immediate_transactions``.
+_READ_ONLY_OPTION = "govledger_read_only"
+
+
+def create_db_engine(url: str) -> Engine:
+    """Create an engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+
+    No connection is opened here; the first one is opened when the engine is first used.
+    """
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(parsed)
+    return _create_postgres_engine(parsed)
+
+
+def is_postgres(engine: Engine) -> bool:
+    """True if ``engine`` talks to PostgreSQL (advisory locks, ``FOR UPDATE`` etc. are available)."""
+    return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """Yield a session whose work is committed on normal exit and rolled back on any exception.
+
+    ``read_only=True`` is for units of work that only read: on SQLite they do not take the write lock
+    (so they never wait for writers), on PostgreSQL the transaction is declared READ ONLY.
+    Objects loaded in the scope stay usable after it ends (``expire_on_commit=False``).
+    """
+    bind = engine.execution_options(**_read_only_options(engine)) if read_only else engine
+    session = Session(bind, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except SQLAlchemyError as exc:
+        _rollback_quietly(session)
+        raise database_error_from(exc) from exc
+    except BaseException:
+        _rollback_quietly(session)
+        raise
+    finally:
+        session.close()
+
+
+def _rollback_quietly(session: Session) -> None:
+    # The rollback of a connection that already failed can fail too; the first error is the one to report.
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        session.invalidate()
+
+
+def _read_only_options(engine: Engine) -> dict[str, Any]:
+    if is_postgres(engine):
+        return {"postgresql_readonly": True}
+    return {_READ_ONLY_OPTION: True}
+
+
+def database_error_from(exc: SQLAlchemyError) -> GovLedgerError:
+    """Translate a SQLAlchemy exception into the govledger error a caller should see.
+
+    The driver's message stays out of the result (API clients see it; it names hosts, tables and
+    values) and is kept only as ``__cause__`` when the caller raises ``from exc``, for the logs.
+    """
+    if isinstance(exc, IntegrityError) and not _is_missing_value(exc):
+        return ConflictError("the change conflicts with data already stored")
+    if _is_unavailable(exc):
+        return DatabaseUnavailableError("the database is unavailable, try again later")
+    return GovLedgerError("unexpected database error", code="database_error")
+
+
+def _is_missing_value(exc: IntegrityError) -> bool:
+    # A NULL in a required column is a bug in the caller, not a conflict with stored data.
+    return getattr(exc.orig, "sqlstate", None) == "23502" or "NOT NULL constraint failed" in str(exc.orig)
+
+
+def _is_unavailable(exc: SQLAlchemyError) -> bool:
+    # OperationalError covers refused connections, a server that went away and, on SQLite, a lock
+    # that was still held when busy_timeout ran out: all of them may succeed on a later attempt.
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError("the database URL cannot be parsed") from exc
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite" and driver == "pysqlite":
+        return parsed
+    if backend == "postgresql":
+        if "+" not in parsed.drivername:
+            # A bare postgresql:// would select psycopg2, which govledger does not install.
+            return parsed.set(drivername="postgresql+psycopg")
+        if driver == "psycopg":
+            return parsed
+    raise ConfigurationError(
+        f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///PATH or postgresql+psycopg://..."
+    )
+
+
+def _create_sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={
+            # Sessions may be handed between threads (FastAPI runs sync routes in a thread pool);
+            # the pool still gives each connection to one user at a time.
+            "check_same_thread": False,
+            # sqlite3 turns this into busy_timeout: wait for a competing writer instead of failing at
+            # once with "database is locked".
+            "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+        },
+    )
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    _use_immediate_transactions(engine)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _connection_record: Any) -> None:
+    # Take transaction control away from the sqlite3 module; the "begin" hook emits BEGIN itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers proceed while one writer writes; NORMAL sync is durable in WAL mode except
+        # for the last transactions before a power cut, which the chain itself can replay.
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _use_immediate_transactions(engine: Engine) -> None:
+    """Start every SQLite transaction with BEGIN IMMEDIATE, unless it was opened read-only.
+
+    Why: a plain (deferred) transaction starts as a reader and becomes a writer at its first write.
+    If another connection committed in between, SQLite cannot upgrade the stale snapshot and fails
+    with SQLITE_BUSY ("database is locked") at once, without consulting busy_timeout, because waiting
+    could not help. Typical service code reads before it writes (idempotency check, nonce lookup),
+    so under concurrent writers that failure would be routine. BEGIN IMMEDIATE takes the write lock
+    up front, where busy_timeout does apply: competing writers queue instead of failing. In WAL mode
+    readers are not blocked by it. Read-only scopes use a deferred BEGIN so they never queue behind
+    writers.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _create_postgres_engine(url: URL) -> Engine:
+    return create_engine(
+        url,
+        # A restarted server leaves dead connections in the pool; test each one before use.
+        pool_pre_ping=True,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=POSTGRES_MAX_OVERFLOW,
+        pool_recycle=POSTGRES_POOL_RECYCLE_SECONDS,
+        connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS, "application_name": "govledger"},
+    )

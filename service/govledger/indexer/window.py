@@ -1,0 +1,40 @@
+"""The size of the next ``eth_getLogs`` block range, adapted to what the node accepts.
+
+Nodes cap the range or the result size of ``eth_getLogs`` (Besu, GoQuorum and hosted gateways all do,
+each differently), and the only portable signal is an error. So the range halves on every refusal, down
+to a single block, and doubles again only after a run of successes: the indexer neither hammers a node
+with ranges it refuses nor stays slow forever after one busy stretch of blocks.
+"""
+
+from __future__ import annotations
+
+from govledger.errors import ValidationError
+
+#: Successful requests in a row before the range doubles again.
+GROW_AFTER_SUCCESSES = 4
+
+
+class BlockWindow:
+    """How many blocks the next log request covers (between 1 and ``maximum``)."""
+
+    def __init__(self, maximum: int):
+        if maximum < 1:
+            raise ValidationError(f"the block window must be at least 1 block, got {maximum}")
+        self.maximum = maximum
+        self.size = maximum
+        self._successes = 0
+
+    def shrink(self) -> bool:
+        """Halve after a refusal; False when the window is already one block and cannot shrink."""
+        self._successes = 0
+        if self.size == 1:
+            return False
+        self.size = max(1, self.size // 2)
+        return True
+
+    def succeeded(self) -> None:
+        """Count a successful request; grow back towards the maximum after enough of them."""
+        self._successes += 1
+        if self._successes >= GROW_AFTER_SUCCESSES and self.size < self.maximum:
+            self.size = min(self.maximum, self.size * 2)
+            self._successes = 0

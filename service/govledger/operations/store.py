@@ -1,0 +1,100 @@
+"""Writing and reading operation rows: the idempotent entry point of every write.
+
+An operation row is committed before the transaction manager may sign or send anything, so an accepted
+request survives a crash. ``(department, idempotency_key)`` is unique in the database; a retried request
+with the same key and the same body gets the first operation back, a different body is a 409.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from govledger.db.engine import session_scope
+from govledger.db.models import Operation, OperationStatus
+from govledger.errors import ConflictError, IdempotencyConflictError, NotFoundError
+from govledger.operations.models import OperationPublic, WriteRequest
+
+
+class OperationStore:
+    """Operation rows of one chain."""
+
+    def __init__(self, engine: Engine, chain_id: int):
+        self.engine = engine
+        self.chain_id = chain_id
+
+    def create(self, request: WriteRequest, sender: str) -> tuple[OperationPublic, bool]:
+        """Persist a new queued operation, or return the existing one for the same Idempotency-Key.
+
+        Returns the operation and whether it was created now.
+        """
+        request_hash = request.request_hash()
+        if request.idempotency_key is not None:
+            existing = self._by_key(request.department, request.idempotency_key)
+            if existing is not None:
+                return self._same_request(existing, request_hash), False
+        row = Operation(
+            department=request.department,
+            kind=request.kind,
+            idempotency_key=request.idempotency_key,
+            request_hash=request_hash,
+            contract=request.contract,
+            function=request.function,
+            args_json=json.dumps(request.args, ensure_ascii=False),
+            sender=sender,
+            chain_id=self.chain_id,
+            status=OperationStatus.QUEUED.value,
+        )
+        try:
+            with session_scope(self.engine) as session:
+                session.add(row)
+        except ConflictError:
+            # Two identical retries raced; the unique constraint let exactly one in.
+            if request.idempotency_key is None:
+                raise
+            existing = self._by_key(request.department, request.idempotency_key)
+            if existing is None:
+                raise
+            return self._same_request(existing, request_hash), False
+        return OperationPublic.from_row(row), True
+
+    def get(self, operation_id: str) -> OperationPublic:
+        with session_scope(self.engine, read_only=True) as session:
+            row = session.get(Operation, operation_id)
+        if row is None:
+            raise NotFoundError(f"no operation {operation_id}", code="operation_not_found")
+        return OperationPublic.from_row(row)
+
+    def get_many(self, operation_ids: Sequence[str]) -> list[OperationPublic]:
+        with session_scope(self.engine, read_only=True) as session:
+            rows = session.exec(select(Operation).where(col(Operation.id).in_(list(operation_ids)))).all()
+        return [OperationPublic.from_row(row) for row in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with session_scope(self.engine, read_only=True) as session:
+            rows = session.exec(
+                select(Operation.status, func.count())
+                .where(Operation.chain_id == self.chain_id)
+                .group_by(Operation.status)
+            ).all()
+        return {status: int(count) for status, count in rows}
+
+    def _by_key(self, department: str, key: str) -> Operation | None:
+        with session_scope(self.engine, read_only=True) as session:
+            return session.exec(
+                select(Operation).where(Operation.department == department, Operation.idempotency_key == key)
+            ).first()
+
+    @staticmethod
+    def _same_request(existing: Operation, request_hash: str) -> OperationPublic:
+        if existing.request_hash != request_hash:
+            raise IdempotencyConflictError(
+                "this Idempotency-Key was already used for a different request; use a new key for a new request",
+                details={"operation_id": existing.id},
+            )
+        return OperationPublic.from_row(existing)

@@ -1,0 +1,46 @@
+"""The adaptive eth_getLogs block range."""
+
+from __future__ import annotations
+
+import pytest
+
+from govledger.errors import ValidationError
+from govledger.indexer.window import GROW_AFTER_SUCCESSES, BlockWindow
+
+
+def test_the_window_halves_on_each_refusal_down_to_one_block():
+    window = BlockWindow(10)
+    sizes = []
+    while window.shrink():
+        sizes.append(window.size)
+    assert sizes == [5, 2, 1]
+    assert window.size == 1
+
+
+def test_the_window_doubles_after_a_run_of_successes_up_to_the_maximum():
+    window = BlockWindow(8)
+    for _ in range(3):
+        window.shrink()
+    assert window.size == 1
+    grown = []
+    for _ in range(GROW_AFTER_SUCCESSES * 5):
+        window.succeeded()
+        grown.append(window.size)
+    assert grown[GROW_AFTER_SUCCESSES - 2] == 1
+    assert grown[GROW_AFTER_SUCCESSES - 1] == 2
+    assert grown[-1] == 8
+
+
+def test_a_refusal_restarts_the_run_of_successes():
+    window = BlockWindow(4)
+    window.shrink()
+    for _ in range(GROW_AFTER_SUCCESSES - 1):
+        window.succeeded()
+    window.shrink()
+    window.succeeded()
+    assert window.size == 1
+
+
+def test_an_empty_window_is_refused():
+    with pytest.raises(ValidationError):
+        BlockWindow(0)
