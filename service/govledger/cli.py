@@ -53,6 +53,8 @@ def _settings(**overrides: Any) -> Settings:
 def main() -> None:
     """Console entry point: GovLedgerError becomes one line on stderr and exit status 1."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Migrations are routine at every start; only their problems are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         app()
     except GovLedgerError as exc:

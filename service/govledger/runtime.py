@@ -8,9 +8,11 @@ code, and the keystore unlocks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -115,6 +117,20 @@ class Runtime:
                 self._indexer_thread.stop()
                 self._indexer_thread = None
             self._started = False
+
+    def register_metrics(self, metrics: Any) -> None:
+        """Gauges read at each scrape: operations by status, and how far the index is behind the chain."""
+        metrics.gauge_callback("operations", "Operations by status.", "status", self.tx_manager.store.count_by_status)
+        metrics.gauge_callback(
+            "indexed_block", "Last block indexed, and the chain head.", "which", self._index_progress
+        )
+
+    def _index_progress(self) -> dict[str, float]:
+        checkpoint = self.indexer.checkpoint()
+        progress: dict[str, float] = {"indexed": float(checkpoint.number if checkpoint else 0)}
+        with contextlib.suppress(GovLedgerError):
+            progress["head"] = float(self.chain.block_number())
+        return progress
 
     def readiness(self) -> dict[str, str]:
         """Each dependency's state: "ok" or a short reason; the service is ready when all are ok."""

@@ -143,3 +143,14 @@ def test_invalid_proposals_get_422_with_field_details(service: Service):
     missing = service.client.get("/api/v1/consortium/proposals/99", headers=service.key(*ADMIN))
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "proposal_not_found"
     assert service.client.get("/api/v1/operations/nope", headers=service.key(*ADMIN)).status_code == 404
+
+
+def test_metrics_count_operations_by_status_and_show_index_progress(service: Service):
+    service.client.post(
+        "/api/v1/consortium/proposals?wait=true",
+        headers=service.key(*ADMIN),
+        json={"kind": "set_threshold", "threshold": 3},
+    )
+    text = service.client.get("/metrics").text
+    assert 'govledger_operations{status="confirmed"} 1.0' in text
+    assert 'govledger_indexed_block{which="head"}' in text

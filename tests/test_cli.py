@@ -1,0 +1,211 @@
+"""The govledger command as an operator runs it: demo, and keys → deploy → API keys → serve on a real node."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.anvil import AnvilNode, free_port
+
+PASSPHRASE = "a long operator passphrase"
+
+
+def govledger(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "govledger.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def http(method: str, url: str, key: str | None = None, body: dict | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_ready(base: str, process: subprocess.Popen, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}")
+        try:
+            status, _body = http("GET", f"{base}/readyz")
+            if status == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{base} was not ready within {timeout} s")
+
+
+def test_every_command_has_help():
+    for command in (
+        [],
+        ["demo"],
+        ["serve"],
+        ["deploy"],
+        ["worker"],
+        ["compile"],
+        ["keys", "create"],
+        ["apikeys", "create"],
+        ["apikeys", "revoke"],
+        ["db", "upgrade"],
+        ["departments", "list"],
+    ):
+        result = govledger(*command, "--help")
+        assert result.returncode == 0, (command, result.stderr)
+        assert "Usage" in result.stdout
+
+
+def test_the_demo_is_ready_within_thirty_seconds_and_serves_its_api_keys(tmp_path: Path):
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "govledger.cli", "demo", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        seconds = wait_ready(f"http://127.0.0.1:{port}", process, timeout=30)
+        print(f"\ndemo ready in {seconds:.1f} s")
+        banner = log.read_text()
+        key = re.search(r"CS-DRB\s+department_admin\s+(glk_\S+)", banner).group(1)
+        status, departments = http("GET", f"http://127.0.0.1:{port}/api/v1/consortium/departments", key)
+        assert status == 200
+        assert {d["code"] for d in departments} == {"CS-DRB", "CS-MSA", "CS-HRSS", "CS-AUD"}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_an_operator_deploys_to_a_node_and_serves_from_configuration(anvil: AnvilNode, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")}
+    env.update(
+        GOVLEDGER_CHAIN_URL=anvil.url,
+        GOVLEDGER_CHAIN_ID="31337",
+        GOVLEDGER_NETWORK="citynet",
+        GOVLEDGER_DATA_DIR=str(tmp_path / "data"),
+        GOVLEDGER_KEYSTORE_PASSPHRASE=PASSPHRASE,
+        GOVLEDGER_KEYSTORE_SCRYPT_N=str(2**10),
+        GOVLEDGER_RECEIPT_POLL_SECONDS="0.05",
+    )
+    accounts = {}
+    for code in ("CS-DRB", "CS-MSA", "DEPLOYER"):
+        created = govledger("keys", "create", "--department", code, env=env, cwd=tmp_path)
+        assert created.returncode == 0, created.stderr
+        accounts[code] = created.stdout.split()[0]
+    spec = {
+        "threshold": 1,
+        "proposal_lifetime_days": 7,
+        "departments": [
+            {
+                "code": "CS-DRB",
+                "name": "长沙市数据资源管理局",
+                "roles": ["governor", "data_owner"],
+                "account": accounts["CS-DRB"],
+            },
+            {
+                "code": "CS-MSA",
+                "name": "长沙市市场监督管理局",
+                "roles": ["governor", "certificate_issuer"],
+                "account": accounts["CS-MSA"],
+            },
+        ],
+    }
+    (tmp_path / "departments.json").write_text(json.dumps(spec, ensure_ascii=False))
+    deployed = govledger(
+        "deploy", "--departments", "departments.json", "--deployer", accounts["DEPLOYER"], env=env, cwd=tmp_path
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    assert (tmp_path / "deployments" / "citynet.json").exists()
+
+    listed = govledger("departments", "list", env=env, cwd=tmp_path)
+    assert "CS-DRB" in listed.stdout and "长沙市市场监督管理局" in listed.stdout
+
+    created_key = govledger(
+        "apikeys",
+        "create",
+        "--department",
+        "CS-DRB",
+        "--role",
+        "department_admin",
+        "--label",
+        "ops",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert created_key.returncode == 0, created_key.stderr
+    api_key = created_key.stdout.strip()
+    assert api_key.startswith("glk_") and api_key not in created_key.stderr
+
+    port = free_port()
+    with open(tmp_path / "serve.log", "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "govledger.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, server, timeout=60)
+        status, operation = http(
+            "POST",
+            f"{base}/api/v1/consortium/proposals?wait=true",
+            api_key,
+            {"kind": "add_account", "code": "CS-MSA", "account": "0x" + "5a" * 20},
+        )
+        assert status == 200 and operation["status"] == "confirmed", operation
+        status, proposal = http("GET", f"{base}/api/v1/consortium/proposals/1", api_key)
+        assert proposal["approvals"] == 1 and proposal["status"] == "pending"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    log = (tmp_path / "serve.log").read_text()
+    assert PASSPHRASE not in log and api_key not in log
+
+
+def test_a_wrong_passphrase_stops_the_service_with_one_clear_line(anvil: AnvilNode, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")}
+    env.update(
+        GOVLEDGER_DATA_DIR=str(tmp_path / "data"),
+        GOVLEDGER_KEYSTORE_PASSPHRASE=PASSPHRASE,
+        GOVLEDGER_KEYSTORE_SCRYPT_N=str(2**10),
+    )
+    assert govledger("keys", "create", "--department", "CS-DRB", env=env, cwd=tmp_path).returncode == 0
+    spec = {
+        "threshold": 1,
+        "departments": [{"code": "CS-DRB", "name": "数据局", "roles": ["governor"], "account": "0x" + "11" * 20}],
+    }
+    (tmp_path / "departments.json").write_text(json.dumps(spec))
+    env["GOVLEDGER_KEYSTORE_PASSPHRASE"] = "another passphrase entirely"
+    result = govledger(
+        "deploy", "--departments", "departments.json", "--deployer", "0x" + "00" * 20, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: ") and "decrypt" in last_line
+    assert "Traceback" not in result.stderr
+    assert "another passphrase entirely" not in result.stderr
