@@ -143,6 +143,20 @@ def test_an_operator_deploys_to_a_node_and_serves_from_configuration(anvil: Anvi
     listed = govledger("departments", "list", env=env, cwd=tmp_path)
     assert "CS-DRB" in listed.stdout and "长沙市市场监督管理局" in listed.stdout
 
+    # Governance from the command line: threshold 1, so the proposer's approval is enough to execute.
+    proposed = govledger("departments", "propose", "--department", "CS-DRB",
+                         '{"kind": "set_roles", "code": "CS-MSA", "roles": ["governor", "record_keeper"]}',
+                         env=env, cwd=tmp_path)
+    assert proposed.returncode == 0, proposed.stderr
+    assert json.loads(proposed.stdout)["status"] == "confirmed"
+    executed = govledger("departments", "execute", "1", "--department", "CS-MSA", env=env, cwd=tmp_path)
+    assert executed.returncode == 0, executed.stderr
+    refused = govledger("departments", "execute", "1", "--department", "CS-MSA", env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["error"]["name"] == "ConsortiumProposalAlreadyExecuted"
+    listed = govledger("departments", "list", env=env, cwd=tmp_path)
+    assert "governor,record_keeper" in listed.stdout
+
     created_key = govledger(
         "apikeys",
         "create",
@@ -178,7 +192,7 @@ def test_an_operator_deploys_to_a_node_and_serves_from_configuration(anvil: Anvi
             {"kind": "add_account", "code": "CS-MSA", "account": "0x" + "5a" * 20},
         )
         assert status == 200 and operation["status"] == "confirmed", operation
-        status, proposal = http("GET", f"{base}/api/v1/consortium/proposals/1", api_key)
+        status, proposal = http("GET", f"{base}/api/v1/consortium/proposals/2", api_key)
         assert proposal["approvals"] == 1 and proposal["status"] == "pending"
     finally:
         server.terminate()

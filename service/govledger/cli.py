@@ -32,7 +32,10 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Department signing keys in the encrypted keystore.", no_args_is_help=True)
 apikeys_app = typer.Typer(help="API keys of department users and auditors.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-departments_app = typer.Typer(help="Member departments as recorded on chain.", no_args_is_help=True)
+departments_app = typer.Typer(
+    help="Member departments: list them, and propose, approve and execute changes (governance).",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(db_app, name="db")
@@ -277,6 +280,71 @@ def departments_list() -> None:
         state = "active" if dept["active"] else "suspended"
         roles = ",".join(Role(dept["roles"]).names())
         typer.echo(f"{decode_department_code(raw):<12} {state:<9} {roles:<50} {dept['name']}")
+
+
+def _governance(department: str, submit: Callable[[Any], Any], wait: bool) -> None:
+    """Run one governance write through this service's transaction manager and report the outcome."""
+    from govledger.consortium.service import ConsortiumService
+    from govledger.runtime import Runtime
+
+    settings = _settings()
+    runtime = Runtime(settings)
+    runtime.tx_manager.start()
+    try:
+        operation = submit(ConsortiumService(runtime.tx_manager))
+        if wait:
+            operation = runtime.tx_manager.wait(operation.id, settings.wait_timeout_seconds)
+    finally:
+        runtime.tx_manager.stop()
+    typer.echo(json.dumps(operation.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    if operation.status == "failed":
+        raise typer.Exit(1)
+
+
+@departments_app.command("propose")
+def departments_propose(
+    department: Annotated[str, typer.Option(help="The governor department proposing (its key signs).")],
+    change: Annotated[
+        str,
+        typer.Argument(
+            help='The change as JSON, e.g. \'{"kind": "add_account", "code": "CS-MSA", "account": "0x..."}\'; '
+            "kinds: add_department, suspend_department, reinstate_department, set_roles, add_account, "
+            "remove_account, set_threshold, set_module."
+        ),
+    ],
+    wait: Annotated[bool, typer.Option(help="Wait until the proposal is on chain.")] = True,
+) -> None:
+    """Propose a consortium change (department, roles, accounts, threshold) for a governor department."""
+    from pydantic import TypeAdapter
+    from pydantic import ValidationError as PydanticValidationError
+
+    from govledger.consortium.proposals import ProposalRequest
+
+    try:
+        request = TypeAdapter(ProposalRequest).validate_json(change)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"invalid change: {exc.errors(include_input=False)}") from None
+    _governance(department, lambda service: service.propose(department, request, None), wait)
+
+
+@departments_app.command("approve")
+def departments_approve(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal to approve.")],
+    department: Annotated[str, typer.Option(help="The governor department approving.")],
+    wait: Annotated[bool, typer.Option(help="Wait until the approval is on chain.")] = True,
+) -> None:
+    """Approve a pending proposal for a governor department."""
+    _governance(department, lambda service: service.approve(department, proposal_id, None), wait)
+
+
+@departments_app.command("execute")
+def departments_execute(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal to execute.")],
+    department: Annotated[str, typer.Option(help="The governor department executing.")],
+    wait: Annotated[bool, typer.Option(help="Wait until the change is on chain.")] = True,
+) -> None:
+    """Execute a proposal that reached the approval threshold."""
+    _governance(department, lambda service: service.execute(department, proposal_id, None), wait)
 
 
 if __name__ == "__main__":
