@@ -39,7 +39,9 @@ departments_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(db_app, name="db")
+records_app = typer.Typer(help="Shared records: import and anchor files or hashes in batches.", no_args_is_help=True)
 app.add_typer(departments_app, name="departments")
+app.add_typer(records_app, name="records")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -345,6 +347,74 @@ def departments_execute(
 ) -> None:
     """Execute a proposal that reached the approval threshold."""
     _governance(department, lambda service: service.execute(department, proposal_id, None), wait)
+
+
+@app.command("verify-proof")
+def verify_proof(
+    bundle: Annotated[Path, typer.Argument(help="The proof bundle (JSON) to check.")],
+    rpc_url: Annotated[
+        str | None, typer.Option(help="Any node of the network; without it only offline checks.")
+    ] = None,
+    document: Annotated[Path | None, typer.Option(help="The record's document, to check it matches the hash.")] = None,
+    contract: Annotated[str | None, typer.Option(help="The published RecordRegistry address, if known.")] = None,
+) -> None:
+    """Check a record's proof bundle without trusting any govledger service: leaf, proof, root, and the chain."""
+    from govledger.chain.client import Web3Chain
+    from govledger.records.bundle import check_content, check_offline, check_on_chain, parse_bundle
+
+    try:
+        data = json.loads(bundle.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"cannot read {bundle}: {exc}") from None
+    parsed = parse_bundle(data)
+    problems = check_offline(parsed)
+    if document is not None:
+        with document.open("rb") as stream:
+            problems += check_content(parsed, stream)
+    if rpc_url is not None and not problems:
+        problems += check_on_chain(parsed, Web3Chain(rpc_url), expected_contract=contract)
+    if problems:
+        for problem in problems:
+            typer.secho(f"FAIL  {problem}", fg=typer.colors.RED)
+        raise typer.Exit(1)
+    where = f"on chain {parsed.anchor.chain_id} at block {parsed.anchor.block_number}" if rpc_url else "offline only"
+    typer.secho(f"OK    the record is in the anchored batch {parsed.root} ({where})", fg=typer.colors.GREEN)
+
+
+@records_app.command("import")
+def records_import(
+    path: Annotated[Path, typer.Argument(help="A folder of files to hash, or a CSV with record_id,content_hash.")],
+    department: Annotated[str, typer.Option(help="The department anchoring the records.")],
+    schema_id: Annotated[str, typer.Option(help="Schema or category id of the records.")] = "imported",
+    hash_algorithm: Annotated[str, typer.Option(help="sha256, keccak256 or sm3.")] = "sha256",
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Records per Merkle batch.")] = 1000,
+) -> None:
+    """Hash files locally (or read a CSV of hashes) and anchor them in batches; safe to stop and re-run."""
+    from govledger.records.importer import import_records, scan
+    from govledger.runtime import Runtime
+
+    settings = _settings()
+    records = scan(path, schema_id=schema_id, hash_algorithm=hash_algorithm)
+    runtime = Runtime(settings)
+    runtime.tx_manager.start()
+    try:
+        with typer.progressbar(length=len(records), label="anchoring", file=sys.stderr) as bar:
+            summary = import_records(
+                runtime.records,
+                records,
+                department=department,
+                batch_size=batch_size,
+                progress=bar.update,
+                wait_timeout=settings.wait_timeout_seconds,
+            )
+    finally:
+        runtime.tx_manager.stop()
+    typer.echo(
+        f"{summary.anchored} anchored in {summary.batches} batches, {summary.skipped} already anchored, "
+        f"{summary.failed} failed"
+    )
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -51,12 +51,17 @@ class Settings(BaseSettings):
     rebroadcast_after_seconds: float = Field(default=30.0, gt=0)
     wait_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
+    # -- record batching
+    batch_max_records: int = Field(default=1000, ge=1, le=10_000, description="Records per Merkle batch at most.")
+    batch_max_delay_seconds: float = Field(default=1.0, gt=0, le=60, description="Longest a record waits.")
+
     # -- indexer
     indexer_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     # -- HTTP
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    max_request_bytes: int = Field(default=8 << 20, ge=1024, description="Larger request bodies get 413.")
     public_rate_limit_per_minute: int = Field(default=120, ge=1)
     auth_failure_limit_per_minute: int = Field(default=20, ge=1)
 

@@ -26,6 +26,9 @@ from govledger.db.migrate import upgrade_database
 from govledger.errors import GovLedgerError
 from govledger.indexer import BackgroundIndexer, Indexer, start_in_background
 from govledger.keys import Keystore, Signer
+from govledger.records.batches import BatchWriter, RecordBatcher
+from govledger.records.service import RecordService
+from govledger.sharing.service import SharingService
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,13 @@ class Runtime:
                 rebroadcast_after_seconds=settings.rebroadcast_after_seconds,
             ),
         )
+        self.batcher = RecordBatcher(
+            BatchWriter(self.engine, self.tx_manager),
+            max_size=settings.batch_max_records,
+            max_delay=settings.batch_max_delay_seconds,
+        )
+        self.records = RecordService(self.engine, self.tx_manager, self.batcher)
+        self.sharing = SharingService(self.engine, self.tx_manager)
         self.indexer = Indexer(self.chain, self.engine, self.deployment, confirmations=settings.confirmations)
         self._indexer_thread: BackgroundIndexer | None = None
         self._started = False
@@ -105,6 +115,7 @@ class Runtime:
             if self._started:
                 return
             self.tx_manager.start()
+            self.batcher.start()
             self._indexer_thread = start_in_background(self.indexer, poll_seconds=self.settings.indexer_poll_seconds)
             self._started = True
 
@@ -112,6 +123,7 @@ class Runtime:
         with self._lock:
             if not self._started:
                 return
+            self.batcher.stop()
             self.tx_manager.stop()
             if self._indexer_thread is not None:
                 self._indexer_thread.stop()

@@ -19,7 +19,16 @@ from govledger.db.engine import create_db_engine
 from govledger.db.migrate import MIGRATION_LOCK_KEY, current_revision, head_revision, upgrade_database
 from govledger.errors import GovLedgerError
 
-MODEL_TABLES = {"operations", "account_nonces", "api_keys", "chain_events", "indexer_checkpoints", "indexed_blocks"}
+MODEL_TABLES = {
+    "operations",
+    "account_nonces",
+    "api_keys",
+    "chain_events",
+    "indexer_checkpoints",
+    "indexed_blocks",
+    "record_batches",
+    "records",
+}
 
 
 def schema_differences(url: str) -> list[object]:

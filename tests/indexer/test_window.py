@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from govledger.errors import ValidationError
-from govledger.indexer.window import GROW_AFTER_SUCCESSES, BlockWindow
+from govledger.indexer.window import GROW_AFTER_SUCCESSES, LIFT_CEILING_AFTER_SUCCESSES, BlockWindow
 
 
 def test_the_window_halves_on_each_refusal_down_to_one_block():
@@ -17,18 +17,31 @@ def test_the_window_halves_on_each_refusal_down_to_one_block():
     assert window.size == 1
 
 
-def test_the_window_doubles_after_a_run_of_successes_up_to_the_maximum():
+def test_the_window_doubles_after_a_run_of_successes_up_to_the_last_refused_size():
+    window = BlockWindow(64)
+    window.shrink()  # 64 refused: ceiling 63, size 32
+    window.shrink()  # 32 refused: ceiling 31, size 16
+    assert (window.size, window.ceiling) == (16, 31)
+    grown = []
+    for _ in range(GROW_AFTER_SUCCESSES * 3):
+        window.succeeded()
+        grown.append(window.size)
+    assert grown[GROW_AFTER_SUCCESSES - 2] == 16
+    assert grown[GROW_AFTER_SUCCESSES - 1] == 31
+    assert grown[-1] == 31
+
+
+def test_a_long_run_of_successes_lifts_the_ceiling_back_to_the_maximum():
     window = BlockWindow(8)
     for _ in range(3):
         window.shrink()
-    assert window.size == 1
-    grown = []
-    for _ in range(GROW_AFTER_SUCCESSES * 5):
+    assert window.size == 1 and window.ceiling == 1
+    sizes = []
+    for _ in range(LIFT_CEILING_AFTER_SUCCESSES + GROW_AFTER_SUCCESSES * 4):
         window.succeeded()
-        grown.append(window.size)
-    assert grown[GROW_AFTER_SUCCESSES - 2] == 1
-    assert grown[GROW_AFTER_SUCCESSES - 1] == 2
-    assert grown[-1] == 8
+        sizes.append(window.size)
+    assert sizes[LIFT_CEILING_AFTER_SUCCESSES - 2] == 1
+    assert sizes[-1] == 8
 
 
 def test_a_refusal_restarts_the_run_of_successes():

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from eth_abi import encode as abi_encode
 
 from govledger.chain.client import Chain, Receipt, Web3Chain
@@ -13,6 +16,7 @@ from govledger.chain.contracts import BoundContract
 from govledger.chain.deploy import DepartmentSpec, Deployment, deploy_system
 from govledger.chain.transactions import send_and_confirm
 from govledger.consortium.departments import Role, encode_department_code
+from govledger.errors import ContractRevertError
 from govledger.keys import LocalSigner
 
 GOVERNORS = ("CS-DRB", "CS-MSA", "CS-HRSS")
@@ -41,18 +45,24 @@ class Consortium:
     def contract(self) -> BoundContract:
         return self.deployment.bind(self.chain, "Consortium")
 
-    def send(self, signer: LocalSigner, function: str, *args: Any) -> Receipt:
-        contract = self.contract
+    def module(self, name: str) -> BoundContract:
+        """Another deployed system contract, e.g. ``RecordRegistry``."""
+        return self.deployment.bind(self.chain, name)
+
+    def send(self, signer: LocalSigner, function: str, *args: Any, contract: str = "Consortium") -> Receipt:
+        bound = self.deployment.bind(self.chain, contract)
         return send_and_confirm(
-            self.chain, signer, contract.interface, to=contract.address, data=contract.encode(function, *args)
+            self.chain, signer, bound.interface, to=bound.address, data=bound.encode(function, *args)
         )
 
-    def act(self, department: str, function: str, *args: Any) -> Receipt:
-        return self.send(self.signers[department], function, *args)
+    def act(self, department: str, function: str, *args: Any, contract: str = "Consortium") -> Receipt:
+        return self.send(self.signers[department], function, *args, contract=contract)
 
     def events(self, receipt: Receipt) -> list[tuple[str, dict[str, Any]]]:
-        decoded = (self.contract.decode_log(log) for log in receipt.logs)
-        return [(event.name, event.args) for event in decoded if event is not None]
+        """The receipt's events, decoded with whichever system contract emitted each log."""
+        bound = [self.deployment.bind(self.chain, name) for name in self.deployment.contracts]
+        decoded = (event for log in receipt.logs for event in (c.decode_log(log) for c in bound) if event)
+        return [(event.name, event.args) for event in decoded]
 
     def propose(self, department: str, kind: int, payload: bytes) -> int:
         receipt = self.act(department, "propose", kind, payload)
@@ -66,6 +76,14 @@ class Consortium:
         for governor in GOVERNORS[1:threshold]:
             self.act(governor, "approve", proposal_id)
         return self.act(GOVERNORS[0], "execute", proposal_id)
+
+
+@contextmanager
+def reverts_with(error_name: str) -> Iterator[pytest.ExceptionInfo[ContractRevertError]]:
+    """Expect a contract to refuse with the custom error ``error_name``."""
+    with pytest.raises(ContractRevertError) as info:
+        yield info
+    assert info.value.error_name == error_name, (info.value.error_name, info.value.error_args)
 
 
 def dept(code: str) -> bytes:

@@ -41,8 +41,13 @@ DESCRIPTION = (
 DOCS_PATH = "/docs"
 
 
-def create_app(runtime: AppRuntime, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
-    """The govledger API serving ``runtime``; request bodies over ``max_body_bytes`` get 413."""
+def create_app(runtime: AppRuntime, *, max_body_bytes: int | None = None) -> FastAPI:
+    """The govledger API serving ``runtime``; request bodies over ``max_body_bytes`` get 413.
+
+    The limit defaults to the runtime's ``max_request_bytes`` setting (large enough for a 10,000-record batch).
+    """
+    if max_body_bytes is None:
+        max_body_bytes = getattr(runtime.settings, "max_request_bytes", DEFAULT_MAX_BODY_BYTES)
     install_request_id_logging()
     metrics = Metrics()
 

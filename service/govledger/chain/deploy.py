@@ -29,7 +29,7 @@ from govledger.errors import ConfigurationError, DeploymentMismatchError, Valida
 from govledger.keys import Signer
 
 #: Contracts deployed after the Consortium; each constructor takes the Consortium's address.
-MODULE_CONTRACTS: tuple[str, ...] = ()
+MODULE_CONTRACTS: tuple[str, ...] = ("RecordRegistry", "SharingRegistry")
 
 DEFAULT_PROPOSAL_LIFETIME = 7 * 24 * 3600
 RECORD_FORMAT = "govledger-deployment-1"

@@ -16,7 +16,8 @@ from govledger.chain.txmanager import TxManager
 from govledger.consortium.departments import Role, decode_department_code, encode_department_code
 from govledger.consortium.proposals import PROPOSAL_STATUSES, ProposalRequest, describe_payload
 from govledger.errors import ContractRevertError, NotFoundError
-from govledger.operations import OperationPublic, WriteRequest
+from govledger.operations import OperationPublic
+from govledger.operations.writer import ContractWriter
 
 
 class DepartmentPublic(BaseModel):
@@ -53,6 +54,7 @@ class ConsortiumService:
     def __init__(self, tx_manager: TxManager):
         self.tx_manager = tx_manager
         self.contract: BoundContract = tx_manager.contract("Consortium")
+        self.writes = ContractWriter(tx_manager, "Consortium")
 
     # ------------------------------------------------------------ reads
 
@@ -114,24 +116,10 @@ class ConsortiumService:
 
     def propose(self, department: str, request: ProposalRequest, idempotency_key: str | None) -> OperationPublic:
         kind, payload = request.encode()
-        return self._submit(department, "consortium.propose", "propose", [kind, payload], idempotency_key)
+        return self.writes.submit(department, "consortium.propose", "propose", [kind, payload], idempotency_key)
 
     def approve(self, department: str, proposal_id: int, idempotency_key: str | None) -> OperationPublic:
-        return self._submit(department, "consortium.approve", "approve", [proposal_id], idempotency_key)
+        return self.writes.submit(department, "consortium.approve", "approve", [proposal_id], idempotency_key)
 
     def execute(self, department: str, proposal_id: int, idempotency_key: str | None) -> OperationPublic:
-        return self._submit(department, "consortium.execute", "execute", [proposal_id], idempotency_key)
-
-    def _submit(
-        self, department: str, kind: str, function: str, args: list[Any], idempotency_key: str | None
-    ) -> OperationPublic:
-        return self.tx_manager.submit(
-            WriteRequest(
-                department=department,
-                kind=kind,
-                contract="Consortium",
-                function=function,
-                args=args,
-                idempotency_key=idempotency_key,
-            )
-        )
+        return self.writes.submit(department, "consortium.execute", "execute", [proposal_id], idempotency_key)

@@ -157,3 +157,58 @@ class IndexedBlock(SQLModel, table=True):
     chain_id: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
     block_number: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
     block_hash: str
+
+
+class RecordBatch(SQLModel, table=True):
+    """A Merkle batch of records anchored by one ``anchorBatch`` transaction.
+
+    The batch row and its records' proofs are committed before the operation is submitted; a batch whose
+    ``operation_id`` is still empty after a crash is submitted again under the same idempotency key.
+    """
+
+    __tablename__ = "record_batches"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "root", name="uq_record_batches_chain_id_root"),
+        UniqueConstraint("department", "idempotency_key", name="uq_record_batches_department_idempotency_key"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    chain_id: int = Field(sa_type=BigInteger)
+    department: str = Field(index=True)
+    root: str
+    leaf_count: int
+    operation_id: str | None = Field(default=None, index=True)
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class AnchoredRecord(SQLModel, table=True):
+    """A shared record's hash and metadata as a department asked to anchor it (never its content).
+
+    ``mode`` is "batch" (a leaf of a Merkle batch, cheap) or "individual" (its own on-chain entry, which
+    supports versions, co-maintainers and endorsements). A batch record with no ``batch_id`` is waiting
+    for the batcher.
+    """
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "record_id", name="uq_records_chain_id_record_id"),
+        Index("ix_records_mode_batch_id_department", "mode", "batch_id", "department"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_BIG_AUTOINCREMENT)
+    chain_id: int = Field(sa_type=BigInteger)
+    record_id: str
+    department: str
+    content_hash: str
+    hash_algorithm: str
+    schema_id: str
+    mode: str
+    request_hash: str
+    batch_id: str | None = None
+    leaf_index: int | None = None
+    leaf_hash: str | None = None
+    proof_json: str | None = Field(default=None, sa_type=Text)
+    operation_id: str | None = None
+    created_at: datetime = Field(default_factory=utc_now)

@@ -42,6 +42,8 @@ SUBJECT_ARGS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("recordId", "record", _as_hex),
     ("certId", "certificate", _as_hex),
     ("grantId", "grant", _as_hex),
+    ("datasetId", "dataset", _as_hex),
+    ("root", "batch", _as_hex),
     ("requestId", "request", _as_hex),
     ("account", "account", _as_text),
     ("module", "module", _as_text),

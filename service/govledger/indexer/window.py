@@ -2,8 +2,10 @@
 
 Nodes cap the range or the result size of ``eth_getLogs`` (Besu, GoQuorum and hosted gateways all do,
 each differently), and the only portable signal is an error. So the range halves on every refusal, down
-to a single block, and doubles again only after a run of successes: the indexer neither hammers a node
-with ranges it refuses nor stays slow forever after one busy stretch of blocks.
+to a single block, and doubles again only after a run of successes, never past the largest size the node
+has accepted since its last refusal: the indexer does not keep probing a fixed limit with ranges it knows are
+refused. A long run of successes lifts that ceiling again, because some limits are on result size (a busy
+stretch of blocks), not on range, and should not keep the indexer slow forever.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from govledger.errors import ValidationError
 
 #: Successful requests in a row before the range doubles again.
 GROW_AFTER_SUCCESSES = 4
+
+#: Successful requests in a row before the ceiling set by a refusal is lifted.
+LIFT_CEILING_AFTER_SUCCESSES = 64
 
 
 class BlockWindow:
@@ -22,19 +27,26 @@ class BlockWindow:
             raise ValidationError(f"the block window must be at least 1 block, got {maximum}")
         self.maximum = maximum
         self.size = maximum
+        self.ceiling = maximum
         self._successes = 0
+        self._successes_since_refusal = 0
 
     def shrink(self) -> bool:
         """Halve after a refusal; False when the window is already one block and cannot shrink."""
         self._successes = 0
+        self._successes_since_refusal = 0
         if self.size == 1:
             return False
+        self.ceiling = self.size - 1
         self.size = max(1, self.size // 2)
         return True
 
     def succeeded(self) -> None:
-        """Count a successful request; grow back towards the maximum after enough of them."""
+        """Count a successful request; grow back towards the ceiling after enough of them."""
         self._successes += 1
-        if self._successes >= GROW_AFTER_SUCCESSES and self.size < self.maximum:
-            self.size = min(self.maximum, self.size * 2)
+        self._successes_since_refusal += 1
+        if self._successes_since_refusal >= LIFT_CEILING_AFTER_SUCCESSES:
+            self.ceiling = self.maximum
+        if self._successes >= GROW_AFTER_SUCCESSES and self.size < self.ceiling:
+            self.size = min(self.ceiling, self.size * 2)
             self._successes = 0

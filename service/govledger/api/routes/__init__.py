@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from govledger.api.routes import consortium, health, operations
+from govledger.api.routes import consortium, health, operations, records, sharing
 
-ROUTERS: list[APIRouter] = [health.router, operations.router, consortium.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    operations.router,
+    consortium.router,
+    records.router,
+    sharing.router,
+]

@@ -1,0 +1,1 @@
+"""Data-sharing authorisations between departments: datasets, grants, revocations and logged uses."""
