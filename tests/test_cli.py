@@ -237,14 +237,15 @@ def operator_env(anvil: AnvilNode, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def deploy_one_department(env: dict[str, str], tmp_path: Path) -> None:
+def deploy_one_department(env: dict[str, str], tmp_path: Path,
+                          roles: tuple[str, ...] = ("governor", "record_keeper")) -> None:
     accounts = {}
     for code in ("CS-DRB", "DEPLOYER"):
         created = govledger("keys", "create", "--department", code, env=env, cwd=tmp_path)
         assert created.returncode == 0, created.stderr
         accounts[code] = created.stdout.split()[0]
     spec = {"threshold": 1, "departments": [{"code": "CS-DRB", "name": "长沙市数据资源管理局",
-                                              "roles": ["governor", "record_keeper"], "account": accounts["CS-DRB"]}]}
+                                              "roles": list(roles), "account": accounts["CS-DRB"]}]}
     (tmp_path / "departments.json").write_text(json.dumps(spec, ensure_ascii=False))
     deployed = govledger("deploy", "--departments", "departments.json", "--deployer", accounts["DEPLOYER"],
                          env=env, cwd=tmp_path)
@@ -286,3 +287,48 @@ def test_records_import_is_resumable_and_its_proofs_verify_against_the_node(anvi
     (tmp_path / "forged.json").write_text(json.dumps(bundle))
     forged = govledger("verify-proof", "forged.json", "--rpc-url", anvil.url, cwd=tmp_path)
     assert forged.returncode == 1 and "FAIL" in forged.stdout
+
+
+def test_a_citizen_checks_a_certificate_file_against_its_bundle_and_the_node(anvil: AnvilNode, tmp_path: Path):
+    from datetime import UTC, datetime, timedelta
+
+    from govledger.certificates.models import CertificateIn, ReasonIn
+    from govledger.config import Settings
+    from govledger.runtime import Runtime
+    from govledger.shortids import short_id_hex
+
+    env = operator_env(anvil, tmp_path)
+    deploy_one_department(env, tmp_path, roles=("governor", "certificate_issuer"))
+    settings = Settings(_env_file=None, chain_url=anvil.url, data_dir=tmp_path / "data",
+                        deployment_file=tmp_path / "deployments" / "local.json",
+                        keystore_passphrase=PASSPHRASE, keystore_scrypt_n=2**10, receipt_poll_seconds=0.05)
+    runtime = Runtime(settings)
+    runtime.tx_manager.start()
+    try:
+        document = tmp_path / "licence.pdf"
+        document.write_bytes("营业执照 正本".encode() * 50)
+        import hashlib
+
+        now = datetime.now(UTC)
+        issued = runtime.certificates.issue("CS-DRB", CertificateIn(
+            certificate_id="LIC-CLI-1", certificate_type="business-licence",
+            document_hash=hashlib.sha256(document.read_bytes()).hexdigest(),
+            holder_commitment="0x" + "ab" * 32, valid_from=now - timedelta(days=1),
+            valid_until=now + timedelta(days=30)), None)
+        assert runtime.tx_manager.wait(issued.operation["id"], 30).status == "confirmed"
+        (tmp_path / "bundle.json").write_text(json.dumps(runtime.certificates.bundle("LIC-CLI-1")))
+
+        ok = govledger("verify", str(document), "--bundle", "bundle.json", "--rpc-url", anvil.url, cwd=tmp_path)
+        assert ok.returncode == 0 and "status on chain: valid" in ok.stdout, ok.stdout + ok.stderr
+        (tmp_path / "forged.pdf").write_bytes(b"forged")
+        forged = govledger("verify", "forged.pdf", "--bundle", "bundle.json", cwd=tmp_path)
+        assert forged.returncode == 1 and "FAIL" in forged.stdout
+
+        revoke = runtime.certificates.change_status(
+            "CS-DRB", "LIC-CLI-1", "revoke", [short_id_hex(ReasonIn(reason_code="CANCELLED").reason_code)], None)
+        assert runtime.tx_manager.wait(revoke.id, 30).status == "confirmed"
+        revoked = govledger("verify", str(document), "--bundle", "bundle.json", "--rpc-url", anvil.url,
+                            cwd=tmp_path)
+        assert revoked.returncode == 2 and "status on chain: revoked" in revoked.stdout
+    finally:
+        runtime.tx_manager.stop()

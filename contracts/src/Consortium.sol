@@ -12,8 +12,15 @@ import {IConsortium} from "./interfaces/IConsortium.sol";
 /// - Approvals are re-counted at execution time against the approvers' current status, so a governor that
 ///   was suspended or lost its role after approving no longer counts. The loop is over approvers, which is
 ///   bounded by MAX_DEPARTMENTS and only grows through governance, never through ordinary users.
-/// - The deployer has exactly one privilege, used once: naming the first system contracts (they are deployed
-///   after this one and must know its address). Afterwards only governance changes modules.
+/// - The system contracts deployed with the Consortium are named in its constructor and kept in immutables,
+///   so recognising them costs no storage read. They are deployed right after it, at addresses the deployer
+///   predicts from its own nonce (deploy.py checks the prediction). Governance can still disable one: its
+///   bit is then set in every department's slot, the slot recordAction reads anyway, so the check stays free.
+///   Modules added later by governance live in the _modules mapping (one storage read per action).
+/// - A department's number (its position in departmentIds, from 1) shares the department's slot and is
+///   returned by recordAction, so a module can remember "which department" in one byte of its own storage.
+/// - A deployer that names no modules in the constructor keeps exactly one privilege, used once: naming them
+///   with registerModules. Naming them in the constructor closes that door at once.
 contract Consortium is IConsortium {
     uint8 public constant ROLE_GOVERNOR = 1 << 0;
     uint8 public constant ROLE_CERTIFICATE_ISSUER = 1 << 1;
@@ -25,6 +32,14 @@ contract Consortium is IConsortium {
     uint256 public constant MAX_DEPARTMENTS = 64;
     uint256 public constant MAX_NAME_LENGTH = 128;
     uint64 public constant MAX_PROPOSAL_LIFETIME = 365 days;
+    uint256 public constant MAX_INITIAL_MODULES = 4;
+
+    /// @dev Bit offsets of the Department fields in their slot: Solidity packs struct members from the
+    /// low-order end in declaration order. A test checks recordAction against getDepartment.
+    uint256 private constant DEPT_ACTIVE_SHIFT = 16;
+    uint256 private constant DEPT_ACTION_COUNT_SHIFT = 24;
+    uint256 private constant DEPT_NUMBER_SHIFT = 120;
+    uint256 private constant DEPT_DISABLED_MODULES_SHIFT = 128;
 
     struct Department {
         uint8 roles;
@@ -32,6 +47,8 @@ contract Consortium is IConsortium {
         bool active;
         uint64 actionCount;
         uint32 accountCount;
+        uint8 number;
+        uint8 disabledInitialModules;
     }
 
     struct Proposal {
@@ -46,10 +63,15 @@ contract Consortium is IConsortium {
 
     address private immutable _bootstrapper;
     uint64 private immutable _proposalLifetime;
+    address private immutable _initialModule0;
+    address private immutable _initialModule1;
+    address private immutable _initialModule2;
+    address private immutable _initialModule3;
 
     bool private _bootstrapClosed;
     uint8 private _threshold;
     uint32 private _activeGovernors;
+    uint8 private _disabledInitialModules;
     uint256 private _proposalCount;
 
     bytes32[] private _departmentIds;
@@ -66,13 +88,17 @@ contract Consortium is IConsortium {
     /// @param accounts One signing account each.
     /// @param initialThreshold Approvals a proposal needs, from 1 to the number of governor departments.
     /// @param lifetime Seconds a proposal stays open.
+    /// @param initialModules Up to MAX_INITIAL_MODULES system contracts that may record actions from the start.
+    /// They may not have code yet (they are deployed next); none, zero or repeated, is refused. An empty list
+    /// leaves registerModules open to the deployer instead.
     constructor(
         bytes32[] memory ids,
         string[] memory names,
         uint8[] memory roles,
         address[] memory accounts,
         uint8 initialThreshold,
-        uint64 lifetime
+        uint64 lifetime,
+        address[] memory initialModules
     ) {
         uint256 count = ids.length;
         if (count == 0 || names.length != count || roles.length != count || accounts.length != count) {
@@ -85,6 +111,25 @@ contract Consortium is IConsortium {
             _addDepartment(ids[i], names[i], roles[i], accounts[i]);
         }
         _setThreshold(initialThreshold);
+
+        uint256 moduleCount = initialModules.length;
+        if (moduleCount > MAX_INITIAL_MODULES) revert ConsortiumTooManyInitialModules(moduleCount, MAX_INITIAL_MODULES);
+        for (uint256 i = 0; i < moduleCount; ++i) {
+            address module = initialModules[i];
+            for (uint256 j = 0; j < i; ++j) {
+                if (initialModules[j] == module) revert ConsortiumInvalidModule(module);
+            }
+            if (module == address(0)) revert ConsortiumInvalidModule(module);
+            emit ModuleChanged(module, true);
+        }
+        _initialModule0 = moduleCount > 0 ? initialModules[0] : address(0);
+        _initialModule1 = moduleCount > 1 ? initialModules[1] : address(0);
+        _initialModule2 = moduleCount > 2 ? initialModules[2] : address(0);
+        _initialModule3 = moduleCount > 3 ? initialModules[3] : address(0);
+        if (moduleCount > 0) {
+            _bootstrapClosed = true;
+            emit BootstrapClosed();
+        }
     }
 
     // ---------------------------------------------------------------- writes
@@ -141,10 +186,44 @@ contract Consortium is IConsortium {
     }
 
     /// @inheritdoc IConsortium
-    function recordAction(address account, uint8 requiredRoles) external returns (bytes32 deptId, uint64 actionSeq) {
-        if (!_modules[msg.sender]) revert ConsortiumNotModule(msg.sender);
-        deptId = _requireMember(account, requiredRoles);
-        actionSeq = _bumpActionCount(deptId);
+    /// @dev The hot path of the whole system (every module write): one read of the account's department and
+    /// one read-modify-write of the department's slot, nothing else for an initial module.
+    function recordAction(address account, uint8 requiredRoles)
+        external
+        returns (bytes32 deptId, uint64 actionSeq, uint8 deptNumber)
+    {
+        uint256 initialBit = _initialModuleBit(msg.sender);
+        if (initialBit == 0 && !_modules[msg.sender]) revert ConsortiumNotModule(msg.sender);
+        // Hand-written for the certificate budgets (revoke <= 40k gas in all): both mapping slots are found
+        // as Solidity lays them out (keccak256(key . slot)), the department's slot is read and written as one
+        // word (see the DEPT_* shifts), and one test covers the usual case; the refusals are told apart in
+        // _refuseAction only when one happens.
+        uint256 deptSlot;
+        uint256 word;
+        bool refused;
+        assembly ("memory-safe") {
+            mstore(0x00, account)
+            mstore(0x20, _accountDepartment.slot)
+            deptId := sload(keccak256(0x00, 0x40))
+            mstore(0x00, deptId)
+            mstore(0x20, _departments.slot)
+            deptSlot := keccak256(0x00, 0x40)
+            word := sload(deptSlot)
+            refused := or(
+                or(iszero(deptId), and(shr(DEPT_DISABLED_MODULES_SHIFT, word), initialBit)),
+                or(iszero(and(shr(DEPT_ACTIVE_SHIFT, word), 0xff)), xor(and(word, requiredRoles), requiredRoles))
+            )
+        }
+        if (refused) _refuseAction(account, deptId, word, initialBit, requiredRoles);
+        // A uint64 counter cannot realistically reach 2^64 - 1, so the carry never reaches accountCount.
+        unchecked {
+            word += 1 << DEPT_ACTION_COUNT_SHIFT;
+        }
+        assembly ("memory-safe") {
+            sstore(deptSlot, word)
+        }
+        actionSeq = uint64(word >> DEPT_ACTION_COUNT_SHIFT);
+        deptNumber = uint8(word >> DEPT_NUMBER_SHIFT);
     }
 
     // ---------------------------------------------------------------- views
@@ -183,7 +262,15 @@ contract Consortium is IConsortium {
 
     /// @inheritdoc IConsortium
     function isModule(address module) external view returns (bool) {
+        uint256 initialBit = module == address(0) ? 0 : _initialModuleBit(module);
+        if (initialBit != 0) return _disabledInitialModules & initialBit == 0;
         return _modules[module];
+    }
+
+    /// @inheritdoc IConsortium
+    function departmentIdByNumber(uint8 number) external view returns (bytes32 deptId) {
+        if (number == 0 || number > _departmentIds.length) revert ConsortiumUnknownDepartmentNumber(number);
+        return _departmentIds[number - 1];
     }
 
     /// @inheritdoc IConsortium
@@ -390,7 +477,15 @@ contract Consortium is IConsortium {
     function _addDepartment(bytes32 deptId, string memory name, uint8 roles, address account) private {
         _checkNewDepartment(deptId, name, roles, account);
         _departmentIds.push(deptId);
-        _departments[deptId] = Department({roles: roles, exists: true, active: true, actionCount: 0, accountCount: 0});
+        _departments[deptId] = Department({
+            roles: roles,
+            exists: true,
+            active: true,
+            actionCount: 0,
+            accountCount: 0,
+            number: uint8(_departmentIds.length),
+            disabledInitialModules: _disabledInitialModules
+        });
         _names[deptId] = name;
         if (roles & ROLE_GOVERNOR != 0) ++_activeGovernors;
         emit DepartmentAdded(deptId, name, roles);
@@ -436,7 +531,42 @@ contract Consortium is IConsortium {
 
     function _setModule(address module, bool enabled) private {
         if (enabled && module.code.length == 0) revert ConsortiumInvalidModule(module);
-        _modules[module] = enabled;
+        uint8 initialBit = module == address(0) ? 0 : uint8(_initialModuleBit(module));
+        if (initialBit == 0) {
+            _modules[module] = enabled;
+        } else {
+            uint8 disabled = enabled ? _disabledInitialModules & ~initialBit : _disabledInitialModules | initialBit;
+            _disabledInitialModules = disabled;
+            // Bounded by MAX_DEPARTMENTS, and only governance gets here: the price of a free check per action.
+            uint256 count = _departmentIds.length;
+            for (uint256 i = 0; i < count; ++i) {
+                _departments[_departmentIds[i]].disabledInitialModules = disabled;
+            }
+        }
         emit ModuleChanged(module, enabled);
+    }
+
+    /// @dev Why recordAction refused; always reverts. The module check comes first, as for other modules.
+    function _refuseAction(address account, bytes32 deptId, uint256 word, uint256 initialBit, uint8 requiredRoles)
+        private
+        view
+    {
+        if (deptId == bytes32(0)) {
+            if (_disabledInitialModules & initialBit != 0) revert ConsortiumNotModule(msg.sender);
+            revert ConsortiumNotMember(account);
+        }
+        if ((word >> DEPT_DISABLED_MODULES_SHIFT) & initialBit != 0) revert ConsortiumNotModule(msg.sender);
+        if (uint8(word >> DEPT_ACTIVE_SHIFT) == 0) revert ConsortiumDepartmentInactive(deptId);
+        revert ConsortiumMissingRole(deptId, requiredRoles);
+    }
+
+    /// @dev The bit of an initial module (1, 2, 4 or 8), 0 for any other address.
+    /// Never called with the zero address, which would match an unused slot.
+    function _initialModuleBit(address module) private view returns (uint256) {
+        if (module == _initialModule0) return 1;
+        if (module == _initialModule1) return 2;
+        if (module == _initialModule2) return 4;
+        if (module == _initialModule3) return 8;
+        return 0;
     }
 }

@@ -417,5 +417,36 @@ def records_import(
         raise typer.Exit(1)
 
 
+@app.command("verify")
+def verify_certificate(
+    document: Annotated[Path, typer.Argument(help="The certificate document (file) to check.")],
+    bundle: Annotated[Path, typer.Option(help="The certificate's proof bundle (JSON) from its issuer.")],
+    rpc_url: Annotated[str | None, typer.Option(help="Any node of the network, for the status now.")] = None,
+) -> None:
+    """Check a certificate document against its bundle offline and, with a node, its status on chain now."""
+    from govledger.certificates.bundle import check_offline, check_on_chain, parse_certificate_bundle
+    from govledger.chain.client import Web3Chain
+
+    try:
+        parsed = parse_certificate_bundle(json.loads(bundle.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"cannot read {bundle}: {exc}") from None
+    with document.open("rb") as stream:
+        problems = check_offline(parsed, stream)
+    status = "unchecked (offline)"
+    if rpc_url is not None and not problems:
+        chain_problems, status = check_on_chain(parsed, Web3Chain(rpc_url))
+        problems += chain_problems
+    for problem in problems:
+        typer.secho(f"FAIL  {problem}", fg=typer.colors.RED)
+    if problems:
+        raise typer.Exit(1)
+    typer.secho(
+        f"OK    certificate {parsed.cert_id}: document matches; status on chain: {status}", fg=typer.colors.GREEN
+    )
+    if status not in ("valid", "unchecked (offline)"):
+        raise typer.Exit(2)
+
+
 if __name__ == "__main__":
     main()

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # -- HTTP
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str | None = Field(
+        default=None, description="Public address of the pages, encoded in certificate QR codes (https://…)."
+    )
+    block_explorer_tx_url: str | None = Field(
+        default=None, description="Explorer link for transactions on the pages, with {tx_hash} (and {block_number})."
+    )
     max_request_bytes: int = Field(default=8 << 20, ge=1024, description="Larger request bodies get 413.")
     public_rate_limit_per_minute: int = Field(default=120, ge=1)
     auth_failure_limit_per_minute: int = Field(default=20, ge=1)

@@ -15,6 +15,8 @@ caught in the layer that calls the library and re-raised as one of these, so the
     │   ├── DeploymentMismatchError (500 deployment_mismatch) code on chain differs from artifacts
     │   └── ContractRevertError (422 contract_reverted)   the contract refused; carries the custom error
     ├── NotFoundError (404 not_found)
+    ├── MalformedRequestError (400 malformed_json)
+    ├── UnsupportedMediaTypeError (415 unsupported_media_type)
     ├── ValidationError (422 invalid_request)
     ├── ConflictError (409 conflict)
     │   └── IdempotencyConflictError (409 idempotency_key_reused)
@@ -94,6 +96,16 @@ class ContractRevertError(ChainError):
 class NotFoundError(GovLedgerError):
     status = 404
     code = "not_found"
+
+
+class MalformedRequestError(GovLedgerError):
+    status = 400
+    code = "malformed_json"
+
+
+class UnsupportedMediaTypeError(GovLedgerError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class ValidationError(GovLedgerError):

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from govledger.certificates.service import CertificateService
 from govledger.chain.client import Chain, Web3Chain
 from govledger.chain.deploy import Deployment, verify_deployment
 from govledger.chain.txmanager import TxManager, TxManagerOptions
@@ -104,6 +105,9 @@ class Runtime:
         )
         self.records = RecordService(self.engine, self.tx_manager, self.batcher)
         self.sharing = SharingService(self.engine, self.tx_manager)
+        self.certificates = CertificateService(
+            self.engine, self.tx_manager, settings.public_base_url or f"http://{settings.host}:{settings.port}"
+        )
         self.indexer = Indexer(self.chain, self.engine, self.deployment, confirmations=settings.confirmations)
         self._indexer_thread: BackgroundIndexer | None = None
         self._started = False

@@ -2,7 +2,7 @@
 
 Government systems already have short ids (a licence number, a catalogue code); keeping them readable on
 chain, packed left-aligned into bytes32 like department codes, lets an auditor read raw chain data without
-a lookup table.
+a lookup table. No "/" so that an id is always one path segment of a URL.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-SHORT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,31}$")
+SHORT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,31}$")
 
 
 def check_short_id(value: str) -> str:
     if not SHORT_ID_PATTERN.match(value):
-        raise ValueError("must be 1-32 characters: letters, digits and . _ : / - (starting with a letter or digit)")
+        raise ValueError("must be 1-32 characters: letters, digits and . _ : - (starting with a letter or digit)")
     return value
 
 

@@ -102,6 +102,7 @@ def test_constructor_refuses_inconsistent_bootstrap(chain: Web3Chain, threshold,
         accounts,
         threshold,
         3600,
+        [],  # no initial modules: registerModules stays open
     ]
     data = artifact.bytecode + artifact.interface.encode_constructor(args)
     with reverts_with(error):

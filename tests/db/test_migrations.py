@@ -28,6 +28,7 @@ MODEL_TABLES = {
     "indexed_blocks",
     "record_batches",
     "records",
+    "certificates",
 }
 
 

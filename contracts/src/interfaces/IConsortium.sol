@@ -140,8 +140,12 @@ interface IConsortium {
     error ConsortiumAlreadyApproved(uint256 proposalId, bytes32 deptId);
     /// @notice The proposal has fewer valid approvals than the threshold.
     error ConsortiumThresholdNotMet(uint256 proposalId, uint256 approvals, uint256 threshold);
-    /// @notice The module to enable has no code.
+    /// @notice The module to enable has no code, or an initial module is zero or named twice.
     error ConsortiumInvalidModule(address module);
+    /// @notice The constructor names more initial modules than it has room for.
+    error ConsortiumTooManyInitialModules(uint256 count, uint256 max);
+    /// @notice No department has this number.
+    error ConsortiumUnknownDepartmentNumber(uint8 number);
     /// @notice Only registered system contracts may record department actions.
     error ConsortiumNotModule(address caller);
     /// @notice Only the deployer may register the first modules, and only once.
@@ -186,7 +190,11 @@ interface IConsortium {
     /// @param requiredRoles Role bits the department must all hold (0 for membership only).
     /// @return deptId The department the account acts for.
     /// @return actionSeq The department's new action sequence number.
-    function recordAction(address account, uint8 requiredRoles) external returns (bytes32 deptId, uint64 actionSeq);
+    /// @return deptNumber The department's permanent number (see departmentIdByNumber), for modules that store
+    /// "which department" in one byte.
+    function recordAction(address account, uint8 requiredRoles)
+        external
+        returns (bytes32 deptId, uint64 actionSeq, uint8 deptNumber);
 
     // ---------------------------------------------------------------- views
 
@@ -211,6 +219,10 @@ interface IConsortium {
 
     /// @notice Whether a contract may record department actions.
     function isModule(address module) external view returns (bool);
+
+    /// @notice The department with this number: its position in departmentIds, counting from 1. Departments
+    /// are never removed, so a number names the same department for ever. Reverts for an unused number.
+    function departmentIdByNumber(uint8 number) external view returns (bytes32 deptId);
 
     /// @notice Approvals a proposal needs.
     function threshold() external view returns (uint8);

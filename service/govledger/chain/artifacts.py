@@ -18,7 +18,7 @@ from govledger.chain.abi import ContractInterface
 from govledger.errors import ConfigurationError
 
 #: Every contract the system deploys, in deployment order.
-SYSTEM_CONTRACTS: tuple[str, ...] = ("Consortium", "RecordRegistry", "SharingRegistry")
+SYSTEM_CONTRACTS: tuple[str, ...] = ("Consortium", "CertificateRegistry", "RecordRegistry", "SharingRegistry")
 
 
 @dataclass(frozen=True)

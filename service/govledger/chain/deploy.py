@@ -1,10 +1,13 @@
 """Deploying the system contracts and the deployment record the service runs from.
 
-``deploy_system`` deploys the Consortium with its founding departments, then every module contract (each
-takes the Consortium's address), then hands the Consortium the module list in one call that also closes the
-deployer's only privilege. The result is written to ``deployments/<network>.json``: chain id, addresses,
-deployment blocks and the hash of each artifact. At start-up the service re-reads the code at each address
-and refuses to run if it is not the code of its own artifacts (``verify_deployment``).
+``deploy_system`` deploys the Consortium with its founding departments and the addresses its module
+contracts will have (predicted from the deployer's nonce: each module takes the Consortium's address, so it
+must come second), then every module, checking each lands where predicted. The Consortium keeps those
+addresses in immutables, which makes the check on every department action free of storage reads, and it
+closes the deployer's one-time privilege in its constructor. The result is written to
+``deployments/<network>.json``: chain id, addresses, deployment blocks and the hash of each artifact. At
+start-up the service re-reads the code at each address and refuses to run if it is not the code of its own
+artifacts (``verify_deployment``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from eth_typing import HexAddress, HexStr
 from eth_utils import to_checksum_address
+from web3.types import Nonce
+from web3.utils.address import get_create_address
 
 from govledger import __version__
 from govledger.chain.artifacts import load_artifact
@@ -28,8 +34,10 @@ from govledger.consortium.departments import Role, encode_department_code, valid
 from govledger.errors import ConfigurationError, DeploymentMismatchError, ValidationError
 from govledger.keys import Signer
 
-#: Contracts deployed after the Consortium; each constructor takes the Consortium's address.
-MODULE_CONTRACTS: tuple[str, ...] = ("RecordRegistry", "SharingRegistry")
+#: Contracts deployed after the Consortium; each constructor takes the Consortium's address. The Consortium
+#: compares a caller with its initial modules in this order, so the one with the tightest gas budgets
+#: (certificate revocation) comes first.
+MODULE_CONTRACTS: tuple[str, ...] = ("CertificateRegistry", "RecordRegistry", "SharingRegistry")
 
 DEFAULT_PROPOSAL_LIFETIME = 7 * 24 * 3600
 RECORD_FORMAT = "govledger-deployment-1"
@@ -141,6 +149,13 @@ def deploy_system(
     governors = sum(1 for d in departments if Role.GOVERNOR in d.roles)
     if not 1 <= threshold <= governors:
         raise ValidationError(f"threshold must be between 1 and the {governors} governor departments")
+    # The deployer's next transactions create the Consortium and then the modules, one per nonce. If anything
+    # else used the deployer's key in between, a module would land elsewhere and the check below fails.
+    nonce = chain.transaction_count(deployer.address, "pending")
+    predicted = {
+        name: to_checksum_address(get_create_address(HexAddress(HexStr(deployer.address)), Nonce(nonce + 1 + i)))
+        for i, name in enumerate(MODULE_CONTRACTS)
+    }
     consortium = _deploy_contract(
         chain,
         deployer,
@@ -152,19 +167,17 @@ def deploy_system(
             [to_checksum_address(d.account) for d in departments],
             threshold,
             proposal_lifetime,
+            list(predicted.values()),
         ],
     )
     contracts = {"Consortium": consortium}
     for name in MODULE_CONTRACTS:
         contracts[name] = _deploy_contract(chain, deployer, name, [consortium.address])
-    bound = BoundContract("Consortium", consortium.address, chain)
-    send_and_confirm(
-        chain,
-        deployer,
-        bound.interface,
-        to=consortium.address,
-        data=bound.encode("registerModules", [contracts[name].address for name in MODULE_CONTRACTS]),
-    )
+        if contracts[name].address != predicted[name]:
+            raise DeploymentMismatchError(
+                f"{name} was deployed at {contracts[name].address}, not at {predicted[name]} where the Consortium"
+                " expects it; was the deployer's key used elsewhere during deployment? Deploy again."
+            )
     return Deployment(
         network=network,
         chain_id=chain.chain_id,

@@ -212,3 +212,35 @@ class AnchoredRecord(SQLModel, table=True):
     proof_json: str | None = Field(default=None, sa_type=Text)
     operation_id: str | None = None
     created_at: datetime = Field(default_factory=utc_now)
+
+
+class IssuedCertificate(SQLModel, table=True):
+    """An e-certificate's hashes and metadata as issued through this service (never the document or the
+    holder's identity number: only the salted commitment to it).
+
+    The chain is the authority on status; this row lets the service find a certificate by its document
+    hash and hand out its QR code and proof.
+    """
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "certificate_id", name="uq_certificates_chain_id_certificate_id"),
+        Index("ix_certificates_document_hash", "document_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_BIG_AUTOINCREMENT)
+    chain_id: int = Field(sa_type=BigInteger)
+    certificate_id: str
+    department: str = Field(index=True)
+    certificate_type: str
+    document_hash: str
+    hash_algorithm: str
+    holder_commitment: str
+    valid_from: int = Field(sa_type=BigInteger)
+    valid_until: int = Field(sa_type=BigInteger)
+    request_hash: str
+    operation_id: str | None = None
+    batch_root: str | None = None
+    leaf_index: int | None = None
+    proof_json: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utc_now)

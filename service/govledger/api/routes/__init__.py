@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from govledger.api.routes import consortium, health, operations, records, sharing
+from govledger.api.routes import certificates, consortium, health, operations, records, sharing, verify
+from govledger.web import pages
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,4 +16,7 @@ ROUTERS: list[APIRouter] = [
     consortium.router,
     records.router,
     sharing.router,
+    certificates.router,
+    verify.router,
+    pages.router,  # the public verification pages (/verify) and their static files (/static)
 ]

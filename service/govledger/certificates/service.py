@@ -1,0 +1,500 @@
+"""Issuing e-certificates and answering "is this certificate genuine and valid now?" for anyone.
+
+Issuing keeps hashes and metadata only: the document is hashed (here or by the caller) and forgotten, the
+holder's identity number becomes a salted commitment and is forgotten. Verification reads the status
+from the CertificateRegistry contract at the moment of the question, so a revocation counts at once; the
+certificate's fields come from this service's rows, or from the indexed CertificateIssued events when the
+certificate was issued through another govledger instance of the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Engine, insert
+from sqlmodel import select
+
+from govledger.certificates.holder import holder_commitment, holder_matches, new_salt
+from govledger.certificates.models import (
+    Anchor,
+    CertificateIn,
+    DocumentCheck,
+    HolderCheck,
+    HolderCheckIn,
+    IssuedPublic,
+    Issuer,
+    VerificationResult,
+    VerificationStatus,
+)
+from govledger.chain.txmanager import TxManager
+from govledger.consortium.authority import require_department_role
+from govledger.consortium.departments import Role, encode_department_code
+from govledger.db.engine import session_scope
+from govledger.db.models import ChainEvent, IssuedCertificate
+from govledger.errors import ConflictError, ContractRevertError, NotFoundError, PermissionDeniedError, ValidationError
+from govledger.hashing import HashAlgorithm, hash_hex, parse_hash_hex
+from govledger.merkle import StandardMerkleTree
+from govledger.operations import OperationPublic
+from govledger.operations.writer import ContractWriter
+from govledger.shortids import decode_short_id, encode_short_id, short_id_hex
+
+CONTRACT = "CertificateRegistry"
+#: Leaf values of a batch-issued certificate, in this order (see ICertificateRegistry).
+CERTIFICATE_LEAF_ENCODING = ("bytes32", "bytes32", "uint8", "bytes32", "bytes32", "uint64", "uint64")
+#: ICertificateRegistry.CertificateStatus, by index.
+CHAIN_STATUSES = ("none", "valid", "suspended", "revoked", "superseded")
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value else None
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class CertificateService:
+    def __init__(self, engine: Engine, tx_manager: TxManager, public_base_url: str):
+        self.engine = engine
+        self.tx_manager = tx_manager
+        self.chain_id = tx_manager.chain.chain_id
+        self.public_base_url = public_base_url.rstrip("/")
+        self.writes = ContractWriter(tx_manager, CONTRACT)
+
+    @property
+    def contract(self) -> Any:
+        return self.tx_manager.contract(CONTRACT)
+
+    # ------------------------------------------------------------ issuing
+
+    def _prepare(self, certificate: CertificateIn) -> tuple[str, str, str | None]:
+        """(certificate id, holder commitment, salt to hand back) — the identity number is dropped here."""
+        cert_id = certificate.certificate_id or f"C-{uuid.uuid4().hex[:24]}"
+        salt = None
+        if certificate.holder is not None:
+            salt = certificate.holder.salt or new_salt()
+            commitment = holder_commitment(certificate.holder.id_number, salt)
+            returned_salt = None if certificate.holder.salt else salt
+        else:
+            assert certificate.holder_commitment is not None
+            commitment = certificate.holder_commitment
+            returned_salt = None
+        return cert_id, commitment, returned_salt
+
+    def _chain_args(self, cert_id: str, certificate: CertificateIn, commitment: str) -> list[Any]:
+        assert certificate.document_hash is not None
+        return [
+            short_id_hex(cert_id),
+            certificate.document_hash,
+            int(HashAlgorithm.from_name(certificate.hash_algorithm)),
+            commitment,
+            short_id_hex(certificate.certificate_type),
+            int(certificate.valid_from.timestamp()),
+            int(certificate.valid_until.timestamp()),
+        ]
+
+    def issue(self, department: str, certificate: CertificateIn, idempotency_key: str | None) -> IssuedPublic:
+        """Issue one certificate: its own transaction, final once mined."""
+        require_department_role(self.tx_manager, department, Role.CERTIFICATE_ISSUER)
+        if certificate.document_hash is None:
+            raise ValidationError("document_hash is required (or upload the document)", code="missing_document")
+        cert_id, commitment, returned_salt = self._prepare(certificate)
+        args = self._chain_args(cert_id, certificate, commitment)
+        operation = self.writes.submit(
+            department, "certificates.issue", "issue", args, idempotency_key or f"cert:{cert_id}"
+        )
+        self._store(
+            [self._row_values(department, cert_id, certificate, commitment, args, operation.id)], retry_of=operation.id
+        )
+        return self._issued(cert_id, certificate.document_hash, commitment, returned_salt, operation)
+
+    def issue_batch(
+        self, department: str, certificates: list[CertificateIn], idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """Issue up to 10,000 certificates under one Merkle root and one transaction."""
+        require_department_role(self.tx_manager, department, Role.CERTIFICATE_ISSUER)
+        prepared = []
+        for certificate in certificates:
+            if certificate.document_hash is None:
+                raise ValidationError("every certificate needs a document_hash", code="missing_document")
+            cert_id, commitment, salt = self._prepare(certificate)
+            prepared.append(
+                (cert_id, certificate, commitment, salt, self._chain_args(cert_id, certificate, commitment))
+            )
+        ids = [p[0] for p in prepared]
+        if len(set(ids)) != len(ids):
+            raise ConflictError("the batch names the same certificate id twice", code="duplicate_certificate_id")
+        values = [
+            [
+                bytes.fromhex(a[0][2:]),
+                parse_hash_hex(a[1]),
+                a[2],
+                parse_hash_hex(a[3]),
+                bytes.fromhex(a[4][2:]),
+                a[5],
+                a[6],
+            ]
+            for *_, a in prepared
+        ]
+        tree = StandardMerkleTree.of(values, CERTIFICATE_LEAF_ENCODING)
+        proofs = tree.proofs()
+        key = idempotency_key or f"cert-batch:{tree.root}"
+        operation = self.writes.submit(
+            department, "certificates.issue_batch", "issueBatch", [tree.root, len(prepared)], key
+        )
+        rows = [
+            {
+                **self._row_values(department, cert_id, certificate, commitment, args, operation.id),
+                "batch_root": tree.root,
+                "leaf_index": index,
+                "proof_json": json.dumps(proofs[index]),
+            }
+            for index, (cert_id, certificate, commitment, _salt, args) in enumerate(prepared)
+        ]
+        self._store(rows, retry_of=operation.id)
+        return {
+            "root": tree.root,
+            "count": len(prepared),
+            "operation": operation.model_dump(mode="json"),
+            "certificates": [
+                {"certificate_id": cert_id, "verification_url": self.verification_url(cert_id), "holder_salt": salt}
+                for cert_id, _c, _h, salt, _a in prepared
+            ],
+        }
+
+    def _row_values(
+        self,
+        department: str,
+        cert_id: str,
+        certificate: CertificateIn,
+        commitment: str,
+        args: list[Any],
+        operation_id: str,
+    ) -> dict[str, Any]:
+        """The certificates row of an issued certificate: hashes and metadata only."""
+        return {
+            "chain_id": self.chain_id,
+            "certificate_id": cert_id,
+            "department": department,
+            "certificate_type": certificate.certificate_type,
+            "document_hash": certificate.document_hash,
+            "hash_algorithm": certificate.hash_algorithm,
+            "holder_commitment": commitment,
+            "valid_from": args[5],
+            "valid_until": args[6],
+            "request_hash": _fingerprint({"args": args}),
+            "operation_id": operation_id,
+        }
+
+    def change_status(
+        self, department: str, cert_id: str, function: str, args: list[Any], idempotency_key: str | None
+    ) -> OperationPublic:
+        """revoke / suspend / reinstate / supersede: only the issuing department."""
+        require_department_role(self.tx_manager, department, Role.CERTIFICATE_ISSUER)
+        row = self._row(cert_id)
+        issuer = row.department if row is not None else self._issuer_from_events(cert_id)
+        if issuer is None:
+            raise NotFoundError(f"no certificate {cert_id}", code="certificate_not_found")
+        if issuer != department:
+            raise PermissionDeniedError(
+                f"certificate {cert_id} was issued by {issuer}; only it can change its status", code="not_issuer"
+            )
+        call_args = [short_id_hex(cert_id), *args]
+        if row is not None and row.batch_root is not None:
+            call_args = self._batch_status_args(function, row, args)
+            function = function + "Batched"
+        return self.writes.submit(department, f"certificates.{function}", function, call_args, idempotency_key)
+
+    def _batch_status_args(self, function: str, row: IssuedCertificate, args: list[Any]) -> list[Any]:
+        """A batch certificate's status changes carry its leaf and proof, so the contract learns its issuer."""
+        leaf = {
+            "certId": short_id_hex(row.certificate_id),
+            "documentHash": row.document_hash,
+            "hashAlgorithm": int(HashAlgorithm.from_name(row.hash_algorithm)),
+            "holderCommitment": row.holder_commitment,
+            "certType": short_id_hex(row.certificate_type),
+            "validFrom": row.valid_from,
+            "validUntil": row.valid_until,
+        }
+        return [row.batch_root, leaf, json.loads(row.proof_json or "[]"), *args]
+
+    # ------------------------------------------------------------ what issuers get back
+
+    def verification_url(self, cert_id: str) -> str:
+        return f"{self.public_base_url}/verify/{cert_id}"
+
+    def _issued(
+        self, cert_id: str, document_hash: str, commitment: str, salt: str | None, operation: OperationPublic
+    ) -> IssuedPublic:
+        base = f"/api/v1/certificates/{cert_id}"
+        return IssuedPublic(
+            certificate_id=cert_id,
+            verification_url=self.verification_url(cert_id),
+            qr_png_url=f"{base}/qr.png",
+            qr_svg_url=f"{base}/qr.svg",
+            bundle_url=f"{base}/bundle",
+            holder_salt=salt,
+            holder_commitment=commitment,
+            document_hash=document_hash,
+            operation=operation.model_dump(mode="json"),
+        )
+
+    def bundle(self, cert_id: str) -> dict[str, Any]:
+        """A self-contained proof of issue: the fields, the anchor, and the Merkle proof for batch certificates."""
+        row = self._row(cert_id)
+        if row is None:
+            raise NotFoundError(f"no certificate {cert_id} issued through this service", code="certificate_not_found")
+        operation = self.tx_manager.get(row.operation_id) if row.operation_id else None
+        if operation is None or operation.status != "confirmed":
+            raise ConflictError(f"certificate {cert_id} is not on chain yet", code="certificate_not_anchored")
+        bundle: dict[str, Any] = {
+            "format": "govledger-certificate-bundle-1",
+            "certificate": {
+                "certificateId": short_id_hex(cert_id),
+                "documentHash": row.document_hash,
+                "hashAlgorithm": row.hash_algorithm,
+                "holderCommitment": row.holder_commitment,
+                "certificateType": short_id_hex(row.certificate_type),
+                "validFrom": row.valid_from,
+                "validUntil": row.valid_until,
+                "issuer": row.department,
+            },
+            "anchor": {
+                "chainId": self.chain_id,
+                "contract": self.contract.address,
+                "txHash": operation.tx_hash,
+                "blockNumber": operation.block_number,
+                "blockHash": operation.block_hash,
+            },
+        }
+        if row.batch_root is not None:
+            bundle["merkle"] = {
+                "root": row.batch_root,
+                "leafEncoding": list(CERTIFICATE_LEAF_ENCODING),
+                "proof": json.loads(row.proof_json or "[]"),
+            }
+        return bundle
+
+    # ------------------------------------------------------------ verification
+
+    def verify(
+        self,
+        *,
+        cert_id: str | None = None,
+        document_hash: str | None = None,
+        hash_algorithm: str = "sha256",
+        holder: HolderCheckIn | None = None,
+    ) -> VerificationResult:
+        now = datetime.now(UTC)
+        facts = self._facts(cert_id=cert_id, document_hash=document_hash)
+        if facts is None:
+            return VerificationResult(status="not_found", certificate_id=cert_id, checked_at=now)
+        document = None
+        if document_hash is not None:
+            matches = document_hash.lower() == facts["document_hash"].lower()
+            document = DocumentCheck(
+                hash_algorithm=facts["hash_algorithm"], document_hash=facts["document_hash"], matches=matches
+            )
+        holder_check = HolderCheck(checked=False, matches=None)
+        if holder is not None:
+            holder_check = HolderCheck(
+                checked=True, matches=holder_matches(facts["holder_commitment"], holder.id_number, holder.salt)
+            )
+        chain = self._chain_state(facts["certificate_id"])
+        status: VerificationStatus = self._status(chain, facts, now)
+        if document is not None and document.matches is False:
+            status = "tampered"
+        return VerificationResult(
+            status=status,
+            certificate_id=facts["certificate_id"],
+            certificate_type=facts["certificate_type"],
+            issuer=Issuer(code=facts["department"], name=self._department_name(facts["department"])),
+            valid_from=_ts(facts["valid_from"]),
+            valid_until=_ts(facts["valid_until"]),
+            issued_at=_ts(chain.get("issuedAt")) or facts.get("issued_at"),
+            status_changed_at=_ts(chain.get("statusChangedAt")),
+            reason=self._reason(facts["certificate_id"], status),
+            superseded_by=decode_short_id(chain["supersededBy"])
+            if chain.get("supersededBy") and any(bytes(chain["supersededBy"]))
+            else None,
+            document=document,
+            holder=holder_check,
+            anchor=Anchor(
+                chain_id=self.chain_id,
+                contract=self.contract.address,
+                tx_hash=facts.get("tx_hash"),
+                block_number=facts.get("block_number"),
+            ),
+            checked_at=now,
+        )
+
+    def verify_bundle(self, bundle: dict[str, Any]) -> VerificationResult:
+        """A bundle's certificate, checked against the registered facts: tampered if its hash was changed."""
+        try:
+            certificate = bundle["certificate"]
+            cert_id = decode_short_id(certificate["certificateId"])
+            document_hash = hash_hex(parse_hash_hex(certificate["documentHash"]))
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ValidationError(f"not a certificate bundle: {exc}", code="invalid_bundle") from None
+        if bundle.get("format") != "govledger-certificate-bundle-1":
+            raise ValidationError("not a govledger-certificate-bundle-1 document", code="invalid_bundle")
+        return self.verify(
+            cert_id=cert_id, document_hash=document_hash, hash_algorithm=str(certificate.get("hashAlgorithm", "sha256"))
+        )
+
+    @staticmethod
+    def _status(chain: dict[str, Any], facts: dict[str, Any], now: datetime) -> VerificationStatus:
+        if not facts.get("anchored"):
+            return "not_found"
+        chain_status = CHAIN_STATUSES[int(chain.get("status", 1))] if chain else "valid"
+        if chain_status == "none":
+            chain_status = "valid"  # a batch certificate with no status change yet
+        if chain_status != "valid":
+            return cast(VerificationStatus, chain_status)
+        moment = int(now.timestamp())
+        if moment < facts["valid_from"]:
+            return "not_yet_valid"
+        if moment >= facts["valid_until"]:
+            return "expired"
+        return "valid"
+
+    def _facts(self, *, cert_id: str | None, document_hash: str | None) -> dict[str, Any] | None:
+        """The certificate's fields: this service's row, or the CertificateIssued event from the index."""
+        row = self._row(cert_id) if cert_id else self._row_by_document(document_hash)
+        if row is not None:
+            operation = self.tx_manager.get(row.operation_id) if row.operation_id else None
+            return {
+                "certificate_id": row.certificate_id,
+                "department": row.department,
+                "certificate_type": row.certificate_type,
+                "document_hash": row.document_hash,
+                "hash_algorithm": row.hash_algorithm,
+                "holder_commitment": row.holder_commitment,
+                "valid_from": row.valid_from,
+                "valid_until": row.valid_until,
+                "anchored": operation is not None and operation.status == "confirmed",
+                "tx_hash": operation.tx_hash if operation else None,
+                "block_number": operation.block_number if operation else None,
+            }
+        if cert_id is None:
+            return None
+        event = self._issued_event(cert_id)
+        if event is None:
+            return None
+        args = json.loads(event.args_json)
+        return {
+            "certificate_id": cert_id,
+            "department": event.department or "",
+            "certificate_type": decode_short_id(args["certType"]),
+            "document_hash": args["documentHash"],
+            "hash_algorithm": HashAlgorithm.from_code(int(args["hashAlgorithm"])).label,
+            "holder_commitment": args["holderCommitment"],
+            "valid_from": int(args["validFrom"]),
+            "valid_until": int(args["validUntil"]),
+            "anchored": True,
+            "tx_hash": event.tx_hash,
+            "block_number": event.block_number,
+            "issued_at": _ts(event.block_timestamp),
+        }
+
+    def _reason(self, cert_id: str, status: str) -> str | None:
+        """The reason code of the latest revocation or suspension: kept in events only, not in storage."""
+        if status not in ("revoked", "suspended"):
+            return None
+        wanted = "CertificateRevoked" if status == "revoked" else "CertificateSuspended"
+        with session_scope(self.engine, read_only=True) as session:
+            event = session.exec(
+                select(ChainEvent)
+                .where(
+                    ChainEvent.chain_id == self.chain_id,
+                    ChainEvent.subject_id == "certificate:" + short_id_hex(cert_id),
+                    ChainEvent.event_name == wanted,
+                )
+                .order_by(ChainEvent.block_number.desc(), ChainEvent.log_index.desc())  # type: ignore[attr-defined]
+            ).first()
+        if event is not None:
+            return decode_short_id(json.loads(event.args_json)["reasonCode"])
+        # Not indexed yet (the change is seconds old): ask the node for the certificate's logs directly.
+        contract = self.contract
+        chain = self.tx_manager.chain
+        head = chain.block_number()
+        logs = chain.get_logs(
+            [contract.address],
+            max(0, head - 5000),
+            head,
+            topics=[contract.interface.event_topic(wanted), encode_short_id(cert_id)],
+        )
+        for log in reversed(logs):
+            decoded = contract.decode_log(log)
+            if decoded is not None:
+                return decode_short_id(decoded.args["reasonCode"])
+        return None
+
+    def _chain_state(self, cert_id: str) -> dict[str, Any]:
+        try:
+            view: dict[str, Any] = self.contract.call("certificateOf", encode_short_id(cert_id))
+        except ContractRevertError as exc:
+            if "Unknown" in exc.error_name:
+                return {}
+            raise
+        return view
+
+    def _department_name(self, code: str) -> str | None:
+        try:
+            return str(
+                self.tx_manager.contract("Consortium").call("getDepartment", encode_department_code(code))["name"]
+            )
+        except (ContractRevertError, ValidationError):
+            return None
+
+    # ------------------------------------------------------------ storage
+
+    def _store(self, rows: list[dict[str, Any]], *, retry_of: str) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                session.execute(insert(IssuedCertificate), rows)
+        except ConflictError:
+            existing = self._row(rows[0]["certificate_id"])
+            if existing is None or existing.operation_id != retry_of:
+                raise ConflictError("a certificate with this id exists already", code="certificate_exists") from None
+
+    def _row(self, cert_id: str | None) -> IssuedCertificate | None:
+        if cert_id is None:
+            return None
+        with session_scope(self.engine, read_only=True) as session:
+            return session.exec(
+                select(IssuedCertificate).where(
+                    IssuedCertificate.chain_id == self.chain_id, IssuedCertificate.certificate_id == cert_id
+                )
+            ).first()
+
+    def _row_by_document(self, document_hash: str | None) -> IssuedCertificate | None:
+        if document_hash is None:
+            return None
+        with session_scope(self.engine, read_only=True) as session:
+            return session.exec(
+                select(IssuedCertificate)
+                .where(
+                    IssuedCertificate.chain_id == self.chain_id,
+                    IssuedCertificate.document_hash == document_hash.lower(),
+                )
+                .order_by(IssuedCertificate.id.desc())  # type: ignore[union-attr]
+            ).first()
+
+    def _issued_event(self, cert_id: str) -> ChainEvent | None:
+        with session_scope(self.engine, read_only=True) as session:
+            return session.exec(
+                select(ChainEvent).where(
+                    ChainEvent.chain_id == self.chain_id,
+                    ChainEvent.subject_id == "certificate:" + short_id_hex(cert_id),
+                    ChainEvent.event_name == "CertificateIssued",
+                )
+            ).first()
+
+    def _issuer_from_events(self, cert_id: str) -> str | None:
+        event = self._issued_event(cert_id)
+        return event.department if event else None

@@ -1,0 +1,1 @@
+"""The public web pages (templates/ and static/) and the router that serves them (pages.py)."""
