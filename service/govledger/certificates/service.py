@@ -346,6 +346,75 @@ class CertificateService:
             cert_id=cert_id, document_hash=document_hash, hash_algorithm=str(certificate.get("hashAlgorithm", "sha256"))
         )
 
+    def status_at(self, cert_id: str, at: datetime) -> VerificationResult:
+        """The certificate's status at a past moment, replayed from the chain's events.
+
+        The issue event fixes the validity window; each status event (revoked, suspended, reinstated,
+        superseded) takes effect at its block's time. Events come from the index, so a change made in the last
+        seconds may not be part of the answer yet.
+        """
+        facts = self._facts(cert_id=cert_id, document_hash=None)
+        checked = datetime.now(UTC)
+        if facts is None or not facts.get("anchored"):
+            return VerificationResult(status="not_found", certificate_id=cert_id, checked_at=checked)
+        moment = int(at.timestamp())
+        subject = "certificate:" + short_id_hex(cert_id)
+        with session_scope(self.engine, read_only=True) as session:
+            events = session.exec(
+                select(ChainEvent)
+                .where(ChainEvent.chain_id == self.chain_id, ChainEvent.subject_id == subject)
+                .order_by(ChainEvent.block_number, ChainEvent.log_index)  # type: ignore[arg-type]
+            ).all()
+        issued_at = next(
+            (e.block_timestamp for e in events if e.event_name in ("CertificateIssued", "BatchCertificateRegistered")),
+            None,
+        )
+        if issued_at is None and facts.get("block_number") is not None:
+            issued_at = self.tx_manager.chain.get_block(int(facts["block_number"])).timestamp
+        if issued_at is None or moment < issued_at:
+            return VerificationResult(status="not_found", certificate_id=cert_id, checked_at=checked)
+        status: VerificationStatus = "valid"
+        reason = superseded_by = None
+        changed_at = None
+        transitions = {
+            "CertificateRevoked": "revoked",
+            "CertificateSuspended": "suspended",
+            "CertificateReinstated": "valid",
+            "CertificateSuperseded": "superseded",
+        }
+        for event in events:
+            if event.event_name not in transitions or (event.block_timestamp or 0) > moment:
+                continue
+            args = json.loads(event.args_json)
+            status = cast(VerificationStatus, transitions[event.event_name])
+            changed_at = _ts(event.block_timestamp)
+            reason = decode_short_id(args["reasonCode"]) if "reasonCode" in args else None
+            superseded_by = decode_short_id(args["newCertId"]) if "newCertId" in args else None
+        if status == "valid":
+            if moment < facts["valid_from"]:
+                status = "not_yet_valid"
+            elif moment >= facts["valid_until"]:
+                status = "expired"
+        return VerificationResult(
+            status=status,
+            certificate_id=cert_id,
+            certificate_type=facts["certificate_type"],
+            issuer=Issuer(code=facts["department"], name=self._department_name(facts["department"])),
+            valid_from=_ts(facts["valid_from"]),
+            valid_until=_ts(facts["valid_until"]),
+            issued_at=_ts(issued_at),
+            status_changed_at=changed_at,
+            reason=reason,
+            superseded_by=superseded_by,
+            anchor=Anchor(
+                chain_id=self.chain_id,
+                contract=self.contract.address,
+                tx_hash=facts.get("tx_hash"),
+                block_number=facts.get("block_number"),
+            ),
+            checked_at=checked,
+        )
+
     @staticmethod
     def _status(chain: dict[str, Any], facts: dict[str, Any], now: datetime) -> VerificationStatus:
         if not facts.get("anchored"):

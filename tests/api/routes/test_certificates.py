@@ -180,3 +180,37 @@ def test_no_endpoint_returns_the_holders_identity_number(service: Service):
     everything += service.client.get(f"/api/v1/operations/{issued['operation']['id']}",
                                      headers=service.key(*ISSUER)).text
     assert ID_NUMBER not in everything
+
+
+def test_validity_at_a_past_moment_is_replayed_from_the_chain(service: Service):
+    from tests.api.routes.test_records import eventually
+
+    issue(service, "LIC-H-1", b"history")
+    chain = service.demo.runtime.chain
+    before_revoke = datetime.fromtimestamp(chain.get_block("latest").timestamp, UTC)
+    chain.mine_blocks(3)  # the revocation's block is seconds later on the chain's clock
+    service.client.post("/api/v1/certificates/LIC-H-1/revoke?wait=true", headers=service.key(*ISSUER),
+                        json={"reason_code": "FRAUD"})
+    after_revoke = datetime.fromtimestamp(chain.get_block("latest").timestamp + 1, UTC)
+
+    def at(moment: datetime) -> dict[str, Any]:
+        return service.client.get("/api/v1/verify/certificates/LIC-H-1", params={"at": moment.isoformat()}).json()
+
+    later = eventually(lambda: at(after_revoke), lambda r: r["status"] == "revoked")
+    assert later["status"] == "revoked" and later["reason"] == "FRAUD"
+    assert at(before_revoke)["status"] == "valid"
+    assert at(before_revoke - timedelta(days=400))["status"] == "not_found"  # before it was issued
+
+
+def test_the_holders_identity_number_never_reaches_a_log_line(service: Service, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    issued = issue(service, "LIC-LOG-1", b"logs")
+    verify(service, cert_id="LIC-LOG-1", holder={"id_number": ID_NUMBER, "salt": issued["holder_salt"]})
+    bad = service.client.post("/api/v1/certificates", headers=service.key(*ISSUER),
+                              json={"certificate_type": "x", "document_hash": "zz", "holder": {"id_number": ID_NUMBER},
+                                    **window()})
+    assert bad.status_code == 422 and ID_NUMBER not in bad.text
+    assert caplog.records, "the service logged nothing at all: the check below would prove nothing"
+    assert all(ID_NUMBER not in record.getMessage() for record in caplog.records)

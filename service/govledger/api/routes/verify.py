@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime
 from pydantic import ValidationError as PydanticValidationError
 
 from govledger.api.deps import PublicRateLimitDep, ServiceRuntimeDep
@@ -21,8 +22,15 @@ CertificateId = Annotated[str, Path(pattern=SHORT_ID_PATTERN.pattern, descriptio
 
 
 @router.get("/certificates/{cert_id}", response_model=VerificationResult)
-def verify_certificate(cert_id: CertificateId, _: PublicRateLimitDep, runtime: ServiceRuntimeDep):
-    """Is this certificate number genuine and valid now? (valid, revoked, suspended, expired, …)"""
+def verify_certificate(
+    cert_id: CertificateId,
+    _: PublicRateLimitDep,
+    runtime: ServiceRuntimeDep,
+    at: Annotated[AwareDatetime | None, Query(description="Ask about a past moment instead of now.")] = None,
+):
+    """Is this certificate number genuine and valid now (or at a given time)? valid, revoked, expired, …"""
+    if at is not None:
+        return runtime.certificates.status_at(cert_id, at)
     return runtime.certificates.verify(cert_id=cert_id)
 
 
