@@ -70,6 +70,15 @@ def test_every_command_has_help():
         ["apikeys", "revoke"],
         ["db", "upgrade"],
         ["departments", "list"],
+        ["departments", "propose"],
+        ["departments", "approve"],
+        ["departments", "execute"],
+        ["records", "import"],
+        ["verify"],
+        ["verify-proof"],
+        ["audit", "export"],
+        ["audit", "verify"],
+        ["index", "rebuild"],
     ):
         result = govledger(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)

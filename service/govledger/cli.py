@@ -42,6 +42,12 @@ app.add_typer(db_app, name="db")
 records_app = typer.Typer(help="Shared records: import and anchor files or hashes in batches.", no_args_is_help=True)
 app.add_typer(departments_app, name="departments")
 app.add_typer(records_app, name="records")
+audit_app = typer.Typer(
+    help="Auditing: export the event history, check the index against the chain.", no_args_is_help=True
+)
+index_app = typer.Typer(help="The event index (chain_events): rebuild it from the chain.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(index_app, name="index")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -446,6 +452,132 @@ def verify_certificate(
     )
     if status not in ("valid", "unchecked (offline)"):
         raise typer.Exit(2)
+
+
+# ------------------------------------------------------------------ auditing and the index
+
+
+def _audit_chain(settings: Settings) -> tuple[Any, Any]:
+    """The node and the verified deployment record: an audit trusts only code the chain really runs."""
+    from govledger.chain.deploy import Deployment, verify_deployment
+    from govledger.runtime import connect_chain
+
+    chain = connect_chain(settings)
+    deployment = Deployment.load(settings.resolved_deployment_file)
+    verify_deployment(chain, deployment)
+    return chain, deployment
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    export_format: Annotated[str, typer.Option("--format", help="csv or jsonl (JSON Lines).")] = "jsonl",
+    event: Annotated[list[str] | None, typer.Option(help="Event name(s); repeat or separate with commas.")] = None,
+    department: Annotated[list[str] | None, typer.Option(help="Department code(s).")] = None,
+    contract: Annotated[list[str] | None, typer.Option(help="Contract name(s) or address(es).")] = None,
+    subject: Annotated[str | None, typer.Option(help="kind:id, e.g. record:R-0001.")] = None,
+    from_block: Annotated[int | None, typer.Option(min=0)] = None,
+    to_block: Annotated[int | None, typer.Option(min=0)] = None,
+    from_time: Annotated[str | None, typer.Option(help="ISO 8601 or Unix seconds, inclusive.")] = None,
+    to_time: Annotated[str | None, typer.Option(help="ISO 8601 or Unix seconds, exclusive.")] = None,
+) -> None:
+    """Export indexed events (any filtered range) as CSV or JSON Lines, streamed from the database."""
+    from govledger.audit import EventFilters
+    from govledger.audit.export import check_format, export_chunks
+    from govledger.audit.filters import filter_conditions
+    from govledger.audit.offline import indexed_chain_id, offline_final_block
+    from govledger.audit.queries import count_events, iter_pages
+    from govledger.db.engine import create_db_engine
+
+    settings = _settings()
+    check_format(export_format)
+    engine = create_db_engine(settings.resolved_database_url)
+    chain_id = indexed_chain_id(engine, settings.resolved_deployment_file)
+    filters = EventFilters.parse(
+        events=event,
+        departments=department,
+        contracts=contract,
+        subject=subject,
+        from_block=from_block,
+        to_block=to_block,
+        from_time=from_time,
+        to_time=to_time,
+    )
+    conditions = filter_conditions(engine, chain_id, filters)
+    # Final as far as the database alone can tell: the node is not asked, so this works on a copy too.
+    final_block = offline_final_block(engine, chain_id=chain_id, name="main", confirmations=settings.confirmations)
+    total = count_events(engine, conditions)
+    try:
+        with (
+            out.open("w", encoding="utf-8", newline="") as stream,
+            typer.progressbar(length=total, label="exporting", file=sys.stderr) as bar,
+        ):
+            pages = iter_pages(engine, conditions)
+            for chunk in export_chunks(pages, export_format, final_block=final_block, progress=bar.update):
+                stream.write(chunk)
+    except OSError as exc:
+        raise ValidationError(f"cannot write {out}: {exc.strerror}") from None
+    typer.echo(f"{total} events written to {out}", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    from_block: Annotated[int | None, typer.Option(min=0, help="Default: the deployment's first block.")] = None,
+    to_block: Annotated[int | None, typer.Option(min=0, help="Default: the last final indexed block.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+) -> None:
+    """Re-read the events from the node and compare them with the index: missing, extra or altered rows."""
+    from govledger.audit import Auditor
+    from govledger.db.engine import create_db_engine
+    from govledger.indexer import Indexer
+
+    settings = _settings()
+    chain, deployment = _audit_chain(settings)
+    engine = create_db_engine(settings.resolved_database_url)
+    indexer = Indexer(chain, engine, deployment, confirmations=settings.confirmations)
+    auditor = Auditor(engine, chain, deployment, indexer)
+    first = deployment.start_block if from_block is None else from_block
+    last = auditor.final_block() if to_block is None else min(to_block, auditor.final_block())
+    with typer.progressbar(length=max(last - first + 1, 0), label="verifying blocks", file=sys.stderr) as bar:
+        report = auditor.integrity(first, last, progress=bar.update)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"blocks {report.from_block}..{report.to_block}: {report.checked_events} events on chain")
+        for kind, count, items in (
+            ("missing", report.missing_count, report.missing),
+            ("extra", report.extra_count, report.extra),
+            ("altered", report.altered_count, report.altered),
+        ):
+            typer.echo(f"  {kind}: {count}")
+            for item in items:
+                fields = ", ".join(item.get("differences", {}))
+                where = f"block {item['block_number']} log {item['log_index']} tx {item['tx_hash']}"
+                typer.echo(f"    {item['event']} ({item['contract']}) {where}" + (f": {fields}" if fields else ""))
+    if report.ok:
+        typer.secho("OK    the index matches the chain", fg=typer.colors.GREEN, err=True)
+    else:
+        typer.secho(
+            "FAIL  the index differs from the chain; `govledger index rebuild` restores it",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Delete this chain's indexed events and checkpoint, and index everything again from the chain alone."""
+    from govledger.audit.rebuild import rebuild_index
+    from govledger.db.engine import create_db_engine
+    from govledger.db.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.resolved_database_url)
+    chain, deployment = _audit_chain(settings)
+    engine = create_db_engine(settings.resolved_database_url)
+    written = rebuild_index(chain, engine, deployment, confirmations=settings.confirmations)
+    typer.echo(f"index rebuilt from the chain: {written} events up to block {chain.block_number()}")
 
 
 if __name__ == "__main__":

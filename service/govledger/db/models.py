@@ -114,24 +114,31 @@ class ChainEvent(SQLModel, table=True):
     """A contract event seen by the indexer; ``(chain_id, tx_hash, log_index)`` makes replays idempotent."""
 
     __tablename__ = "chain_events"
+    # Every audit query filters on chain_id and reads in (block_number, log_index) order with a keyset
+    # cursor, so each filter has an index that ends in that order: a page is then an index range read,
+    # however deep, instead of a sort of every matching row (see docs/AUDITING.md and scripts/bench-audit).
     __table_args__ = (
         UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_chain_events_chain_id_tx_hash_log_index"),
         Index("ix_chain_events_chain_id_block_number_log_index", "chain_id", "block_number", "log_index"),
-        Index("ix_chain_events_department_action_seq", "department", "action_seq"),
+        Index("ix_chain_events_chain_id_department_action_seq", "chain_id", "department", "action_seq"),
+        Index("ix_chain_events_chain_id_department_block", "chain_id", "department", "block_number", "log_index"),
+        Index("ix_chain_events_chain_id_subject_id_block", "chain_id", "subject_id", "block_number", "log_index"),
+        Index("ix_chain_events_chain_id_event_name_block", "chain_id", "event_name", "block_number", "log_index"),
+        # Turns a time range into a block range (block timestamps never decrease along the chain).
+        Index("ix_chain_events_chain_id_block_timestamp", "chain_id", "block_timestamp", "block_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=_BIG_AUTOINCREMENT)
     chain_id: int = Field(sa_type=BigInteger)
     contract_address: str
     contract_name: str
-    event_name: str = Field(index=True)
+    event_name: str
     block_number: int = Field(sa_type=BigInteger)
     block_hash: str
     tx_hash: str
     log_index: int
-    # Indexed through ix_chain_events_department_action_seq (leading column).
     department: str | None = None
-    subject_id: str | None = Field(default=None, index=True)
+    subject_id: str | None = None
     action_seq: int | None = Field(default=None, sa_type=BigInteger)
     args_json: str = Field(sa_type=Text)
     block_timestamp: int | None = Field(default=None, sa_type=BigInteger)

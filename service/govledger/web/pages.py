@@ -1,10 +1,12 @@
-"""The public certificate verification pages (电子证照核验) and the static files they load.
+"""The public certificate verification pages (电子证照核验), the auditor console and the static files they load.
 
     GET /verify             the form: pick or drop the certificate file (hashed in the browser), or type its number
     GET /verify/{cert_id}   where a certificate's QR code leads: the same page, which looks the certificate up at once
+    GET /audit              the auditor console (审计): the page itself is public; its script signs in with an auditor
+                            key and calls /api/v1/audit/..., so no data is in the page
     GET /static/{name}      the pages' script, styles and strings
 
-The page is one template filled in here with the strings of one language from static/messages.json; the
+Each page is one template filled in here with the strings of one language from static/messages.json; the
 page's script loads the same dictionary to switch language in place, so every string lives in one file.
 Nothing is inline: the service's Content-Security-Policy ("default-src 'self'") admits no inline script or
 style. Static URLs in the page carry a content hash (``?v=``), so browsers may keep them for a year.
@@ -28,7 +30,9 @@ from fastapi.responses import HTMLResponse
 from govledger.errors import NotFoundError
 
 WEB_DIR = Path(__file__).parent
-TEMPLATE_FILE = WEB_DIR / "templates" / "verify.html"
+TEMPLATES_DIR = WEB_DIR / "templates"
+TEMPLATE_FILE = TEMPLATES_DIR / "verify.html"
+AUDIT_TEMPLATE_FILE = TEMPLATES_DIR / "audit.html"
 STATIC_DIR = WEB_DIR / "static"
 MESSAGES_FILE = STATIC_DIR / "messages.json"
 
@@ -88,8 +92,8 @@ def messages() -> dict[str, dict[str, str]]:
 
 
 @cache
-def _template() -> str:
-    return TEMPLATE_FILE.read_text(encoding="utf-8")
+def _template(path: Path = TEMPLATE_FILE) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def page_language(requested: str | None) -> str:
@@ -99,11 +103,14 @@ def page_language(requested: str | None) -> str:
     return _LANGUAGE_ALIASES.get(requested.strip().lower(), DEFAULT_LANGUAGE)
 
 
-def render_page(language: str, *, cert_id: str = "", explorer_tx_url: str | None = None) -> str:
+def render_page(
+    language: str, *, cert_id: str = "", explorer_tx_url: str | None = None, template: Path = TEMPLATE_FILE
+) -> str:
     """The verification page in ``language``, with ``cert_id`` filled in (looked up at once when not empty).
 
     ``explorer_tx_url`` is a block-explorer link template with ``{tx_hash}`` (and optionally
     ``{block_number}``); without one the page shows the on-chain values with copy buttons.
+    ``template`` picks another page with the same placeholders (``AUDIT_TEMPLATE_FILE``).
     """
     strings = messages()[language]
     other = next(lang for lang in LANGUAGES if lang != language)
@@ -123,7 +130,7 @@ def render_page(language: str, *, cert_id: str = "", explorer_tx_url: str | None
             return html.escape(f"/static/{argument}?v={static_files()[argument].version}")
         return html.escape(values[kind])
 
-    return _PLACEHOLDER.sub(fill, _template())
+    return _PLACEHOLDER.sub(fill, _template(template))
 
 
 def _explorer_tx_url(request: Request) -> str | None:
@@ -133,8 +140,9 @@ def _explorer_tx_url(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _page(request: Request, lang: str | None, cert_id: str = "") -> HTMLResponse:
-    body = render_page(page_language(lang), cert_id=cert_id, explorer_tx_url=_explorer_tx_url(request))
+def _page(request: Request, lang: str | None, cert_id: str = "", template: Path = TEMPLATE_FILE) -> HTMLResponse:
+    explorer = _explorer_tx_url(request)
+    body = render_page(page_language(lang), cert_id=cert_id, explorer_tx_url=explorer, template=template)
     return HTMLResponse(body, headers={"Cache-Control": PAGE_CACHE})
 
 
@@ -153,6 +161,12 @@ def verify_certificate(
 ) -> HTMLResponse:
     """The verification page for one certificate: its QR code leads here and the page shows its status."""
     return _page(request, lang, cert_id)
+
+
+@router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
+def audit_console(request: Request, lang: LangQuery = None) -> HTMLResponse:
+    """The auditor console (审计 · 完整性校验 · 导出): events, activity, timelines, completeness, export."""
+    return _page(request, lang, template=AUDIT_TEMPLATE_FILE)
 
 
 @router.get("/static/{name}", include_in_schema=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from govledger.api.routes import certificates, consortium, health, operations, records, sharing, verify
+from govledger.api.routes import audit, certificates, consortium, health, operations, records, sharing, verify
 from govledger.web import pages
 
 ROUTERS: list[APIRouter] = [
@@ -18,5 +18,6 @@ ROUTERS: list[APIRouter] = [
     sharing.router,
     certificates.router,
     verify.router,
+    audit.router,
     pages.router,  # the public verification pages (/verify) and their static files (/static)
 ]
