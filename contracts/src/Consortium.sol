@@ -188,19 +188,18 @@ contract Consortium is IConsortium {
     /// @inheritdoc IConsortium
     /// @dev The hot path of the whole system (every module write): one read of the account's department and
     /// one read-modify-write of the department's slot, nothing else for an initial module.
-    function recordAction(address account, uint8 requiredRoles)
-        external
-        returns (bytes32 deptId, uint64 actionSeq, uint8 deptNumber)
-    {
+    function recordAction(address account, uint8 requiredRoles) external returns (bytes32, uint64, uint8) {
         uint256 initialBit = _initialModuleBit(msg.sender);
-        if (initialBit == 0 && !_modules[msg.sender]) revert ConsortiumNotModule(msg.sender);
         // Hand-written for the certificate budgets (revoke <= 40k gas in all): both mapping slots are found
         // as Solidity lays them out (keccak256(key . slot)), the department's slot is read and written as one
-        // word (see the DEPT_* shifts), and one test covers the usual case; the refusals are told apart in
-        // _refuseAction only when one happens.
+        // word (see the DEPT_* shifts), and one test covers the usual case: an initial module acting for an
+        // active department that holds the roles. Anything else (a module added by governance, or a refusal)
+        // goes through _checkAction, which tells the cases apart. The answer is returned from assembly in the
+        // ABI's layout (three words), which skips Solidity's return encoding.
+        bytes32 deptId;
         uint256 deptSlot;
         uint256 word;
-        bool refused;
+        bool unusual;
         assembly ("memory-safe") {
             mstore(0x00, account)
             mstore(0x20, _accountDepartment.slot)
@@ -209,21 +208,26 @@ contract Consortium is IConsortium {
             mstore(0x20, _departments.slot)
             deptSlot := keccak256(0x00, 0x40)
             word := sload(deptSlot)
-            refused := or(
-                or(iszero(deptId), and(shr(DEPT_DISABLED_MODULES_SHIFT, word), initialBit)),
+            unusual := or(
+                or(or(iszero(initialBit), iszero(deptId)), and(shr(DEPT_DISABLED_MODULES_SHIFT, word), initialBit)),
                 or(iszero(and(shr(DEPT_ACTIVE_SHIFT, word), 0xff)), xor(and(word, requiredRoles), requiredRoles))
             )
         }
-        if (refused) _refuseAction(account, deptId, word, initialBit, requiredRoles);
+        if (unusual) _checkAction(account, deptId, word, initialBit, requiredRoles);
         // A uint64 counter cannot realistically reach 2^64 - 1, so the carry never reaches accountCount.
         unchecked {
             word += 1 << DEPT_ACTION_COUNT_SHIFT;
         }
-        assembly ("memory-safe") {
+        // The answer's words are cleaned here (the ABI wants zero high-order bits, and modules log actionSeq's
+        // word as it comes). Not "memory-safe" only in name: it overwrites the free memory pointer, but ends
+        // the call.
+        assembly {
             sstore(deptSlot, word)
+            mstore(0x00, deptId)
+            mstore(0x20, and(shr(DEPT_ACTION_COUNT_SHIFT, word), 0xffffffffffffffff))
+            mstore(0x40, and(shr(DEPT_NUMBER_SHIFT, word), 0xff))
+            return(0x00, 0x60)
         }
-        actionSeq = uint64(word >> DEPT_ACTION_COUNT_SHIFT);
-        deptNumber = uint8(word >> DEPT_NUMBER_SHIFT);
     }
 
     // ---------------------------------------------------------------- views
@@ -546,18 +550,21 @@ contract Consortium is IConsortium {
         emit ModuleChanged(module, enabled);
     }
 
-    /// @dev Why recordAction refused; always reverts. The module check comes first, as for other modules.
-    function _refuseAction(address account, bytes32 deptId, uint256 word, uint256 initialBit, uint8 requiredRoles)
+    /// @dev recordAction's checks outside its usual case, in the order that names the first refusal: the
+    /// module, the membership, the department's status, its roles. Returns when the action may go ahead (a
+    /// module added by governance, acting for an active department that holds the roles).
+    function _checkAction(address account, bytes32 deptId, uint256 word, uint256 initialBit, uint8 requiredRoles)
         private
         view
     {
+        if (initialBit == 0 && !_modules[msg.sender]) revert ConsortiumNotModule(msg.sender);
         if (deptId == bytes32(0)) {
             if (_disabledInitialModules & initialBit != 0) revert ConsortiumNotModule(msg.sender);
             revert ConsortiumNotMember(account);
         }
         if ((word >> DEPT_DISABLED_MODULES_SHIFT) & initialBit != 0) revert ConsortiumNotModule(msg.sender);
         if (uint8(word >> DEPT_ACTIVE_SHIFT) == 0) revert ConsortiumDepartmentInactive(deptId);
-        revert ConsortiumMissingRole(deptId, requiredRoles);
+        if (uint8(word) & requiredRoles != requiredRoles) revert ConsortiumMissingRole(deptId, requiredRoles);
     }
 
     /// @dev The bit of an initial module (1, 2, 4 or 8), 0 for any other address.

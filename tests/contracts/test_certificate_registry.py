@@ -246,6 +246,32 @@ def test_suspend_reinstate_and_revoke_each_change_the_status_and_its_time(consor
     assert view(consortium, "verifyCertificate", fields(1)) is True  # the fields stay provable after revocation
 
 
+@pytest.mark.parametrize("suspended_first", [False, True])
+def test_revoke_and_revoke_batched_change_only_the_status_and_its_time(consortium: Consortium, suspended_first):
+    # revoke's usual case is written by hand for its gas budget; revokeBatched runs the Solidity _revoke.
+    tree, leaves = batch(2)
+    act(consortium, "CS-MSA", "issueBatch", tree.root_bytes, len(tree))
+    for values in leaves:
+        act(consortium, "CS-MSA", "suspendBatched", tree.root_bytes, values, proof_of(tree, values), REASON)
+        if not suspended_first:
+            act(consortium, "CS-MSA", "reinstate", values[0])
+    before = [view(consortium, "certificateOf", values[0]) for values in leaves]
+    by_hand = act(consortium, "CS-MSA", "revoke", leaves[0][0], REASON)
+    in_solidity = act(
+        consortium, "CS-MSA", "revokeBatched", tree.root_bytes, leaves[1], proof_of(tree, leaves[1]), REASON
+    )
+    last_seq = consortium.contract.call("actionCount", dept("CS-MSA"))
+    runs = zip(leaves, before, (by_hand, in_solidity), (last_seq - 1, last_seq), strict=True)
+    for values, earlier, receipt, seq in runs:
+        expected = {"certId": values[0], "issuerDept": dept("CS-MSA"), "reasonCode": REASON, "actionSeq": seq}
+        assert events(consortium, receipt) == [("CertificateRevoked", expected)]
+        after = view(consortium, "certificateOf", values[0])
+        assert (after["status"], after["statusChangedAt"]) == (REVOKED, block_time(consortium, receipt))
+        assert {k: v for k, v in after.items() if k not in ("status", "statusChangedAt")} == {
+            k: v for k, v in earlier.items() if k not in ("status", "statusChangedAt")
+        }
+
+
 def test_a_revoked_certificate_can_never_change_again(consortium: Consortium):
     issue(consortium, 1)
     issue(consortium, 2)
@@ -711,3 +737,17 @@ def test_a_consortium_deployed_without_initial_modules_keeps_register_modules_op
         chain, deployer, registry.interface, to=registry.address, data=registry.encode("issue", *fields(1))
     )
     assert registry.call("certificateOf", cert_id(1))["issuerDept"] == dept("CS-A")
+    # A module registered after deployment takes the Consortium's slower path, with the same results.
+    send_and_confirm(
+        chain, deployer, registry.interface, to=registry.address, data=registry.encode("revoke", cert_id(1), REASON)
+    )
+    assert registry.call("certificateOf", cert_id(1))["status"] == REVOKED
+    assert consortium.call("actionCount", dept("CS-A")) == 2
+    with reverts_with("ConsortiumNotMember"):
+        send_and_confirm(
+            chain,
+            new_signer(chain),
+            registry.interface,
+            to=registry.address,
+            data=registry.encode("issue", *fields(2)),
+        )

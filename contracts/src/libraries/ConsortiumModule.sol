@@ -35,28 +35,45 @@ abstract contract ConsortiumModule is IConsortiumModule {
     }
 
     /// @dev As _recordAction, plus the department's permanent number (IConsortium.departmentIdByNumber).
-    /// Hand-encoded because it runs on every write and the certificate budgets leave no room for the generic
-    /// ABI path: the callee is the fixed Consortium, whose return values need no range checks, and its
-    /// refusals are passed on byte for byte.
     function _recordNumberedAction(uint8 requiredRoles)
         internal
         returns (bytes32 deptId, uint64 actionSeq, uint8 deptNumber)
     {
+        return _readActionAnswer(_recordActionAnswer(requiredRoles));
+    }
+
+    /// @dev Has the Consortium record the sender's action (IConsortium.recordAction) and returns where its
+    /// answer lies in memory: the three ABI words deptId, actionSeq, deptNumber, at the free memory pointer
+    /// and not allocated, so they must be read before anything allocates memory. Hand-encoded because it runs
+    /// on every write and the certificate budgets leave no room for the generic ABI path: the callee is the
+    /// fixed Consortium, whose return values need no range checks, and its refusals are passed on byte for
+    /// byte.
+    function _recordActionAnswer(uint8 requiredRoles) internal returns (uint256 answer) {
         address target = address(_consortium);
         bytes4 selector = IConsortium.recordAction.selector;
         assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), caller())
-            mstore(add(ptr, 0x24), requiredRoles)
-            if iszero(call(gas(), target, 0, ptr, 0x44, ptr, 0x60)) {
-                returndatacopy(ptr, 0, returndatasize())
-                revert(ptr, returndatasize())
+            answer := mload(0x40)
+            mstore(answer, selector)
+            mstore(add(answer, 0x04), caller())
+            mstore(add(answer, 0x24), requiredRoles)
+            if iszero(call(gas(), target, 0, answer, 0x44, answer, 0x60)) {
+                returndatacopy(answer, 0, returndatasize())
+                revert(answer, returndatasize())
             }
             if lt(returndatasize(), 0x60) { revert(0, 0) }
-            deptId := mload(ptr)
-            actionSeq := mload(add(ptr, 0x20))
-            deptNumber := mload(add(ptr, 0x40))
+        }
+    }
+
+    /// @dev The values of the Consortium's answer that _recordActionAnswer left at `answer`.
+    function _readActionAnswer(uint256 answer)
+        internal
+        pure
+        returns (bytes32 deptId, uint64 actionSeq, uint8 deptNumber)
+    {
+        assembly ("memory-safe") {
+            deptId := mload(answer)
+            actionSeq := mload(add(answer, 0x20))
+            deptNumber := mload(add(answer, 0x40))
         }
     }
 

@@ -22,6 +22,7 @@ from govledger.api.deps import AppRuntime
 from govledger.api.errors import RequestContextMiddleware, install_error_handlers, install_request_id_logging
 from govledger.api.metrics import Metrics, MetricsMiddleware
 from govledger.api.metrics import router as metrics_router
+from govledger.api.openapi import document_errors
 from govledger.api.ratelimit import TokenBucketLimiter
 from govledger.api.routes import ROUTERS
 from govledger.api.security import (
@@ -87,6 +88,7 @@ def create_app(runtime: AppRuntime, *, max_body_bytes: int | None = None) -> Fas
         app.include_router(router)
     app.include_router(metrics_router)
     _add_docs(app)
+    document_errors(app)
 
     # Optional hook: the runtime adds its own gauges (e.g. operations by status) to this app's registry.
     register_metrics = getattr(runtime, "register_metrics", None)

@@ -9,6 +9,7 @@ stays exact even on a chain whose clock went backwards.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,6 +22,7 @@ from govledger.db.engine import session_scope
 from govledger.db.models import ChainEvent
 from govledger.errors import ValidationError
 
+_ADDRESS = re.compile(r"^0[xX][0-9a-fA-F]{40}$")
 EVENTS: Any = ChainEvent.__table__  # type: ignore[attr-defined]
 
 
@@ -54,13 +56,23 @@ class EventFilters:
         return cls(
             events=split_values(events),
             departments=split_values(departments),
-            contracts=split_values(contracts),
+            contracts=_checked_contracts(split_values(contracts)),
             subject=parse_subject(subject) if subject else None,
             from_block=from_block,
             to_block=to_block,
             from_time=parse_time(from_time) if from_time else None,
             to_time=parse_time(to_time) if to_time else None,
         )
+
+
+def _checked_contracts(contracts: tuple[str, ...]) -> tuple[str, ...]:
+    """Names pass as they are; a value written as an address must be one, or the filter would silently match nothing."""
+    for contract in contracts:
+        if contract.lower().startswith("0x") and not _ADDRESS.match(contract):
+            raise ValidationError(
+                f"{contract[:50]!r} is not a contract address (0x and 40 hex digits)", code="invalid_address"
+            )
+    return contracts
 
 
 def split_values(values: Iterable[str] | None) -> tuple[str, ...]:

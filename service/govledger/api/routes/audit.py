@@ -32,7 +32,8 @@ def get_auditor(runtime: ServiceRuntimeDep) -> Auditor:
 AuditDep = Annotated[Auditor, Depends(get_auditor)]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
-Block = Annotated[int | None, Query(ge=0)]
+# Bounded so that a huge number is a 422, not an overflow in the database driver (a 500).
+Block = Annotated[int | None, Query(ge=0, le=2**63 - 1)]
 
 
 def event_filters(

@@ -1,0 +1,140 @@
+"""Client-side load machinery shared by the rows: an HTTP client, concurrent submitters, confirmation watching.
+
+The watcher polls the oldest unconfirmed items first, a window of them at once: the service confirms in
+submission order (batches and nonces are FIFO), so the head of the queue is where news arrives. A confirmation
+is stamped when the watcher sees it, so latencies are over-stated by at most one polling round.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from govledger.errors import GovLedgerError
+
+WATCH_WINDOW = 16
+WATCH_IDLE_SECONDS = 0.05
+
+
+class BenchRunError(GovLedgerError):
+    """A request the benchmark made was refused or an item failed, so a figure would be meaningless."""
+
+
+def api_client(base_url: str, api_key: str | None, connections: int) -> httpx.Client:
+    """One pooled client, shared by all threads (httpx clients are safe to share between threads)."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.Client(base_url=base_url, headers=headers, limits=limits, timeout=60)
+
+
+def expect(response: httpx.Response, *statuses: int) -> Any:
+    if response.status_code not in statuses:
+        raise BenchRunError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:300]}"
+        )
+    return response.json()
+
+
+def percentile(values: Iterable[float], share: float) -> float:
+    """Nearest-rank percentile (share in 0..1); 0 for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def run_concurrently(clients: int, work: Callable[[int], None]) -> None:
+    """Run ``work(client_index)`` on ``clients`` threads and re-raise the first failure."""
+    with ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(work, index) for index in range(clients)]:
+            future.result()
+
+
+@dataclass
+class Watched:
+    key: str
+    submitted_at: float
+    confirmed_at: float | None = None
+
+
+@dataclass
+class ConfirmationWatcher:
+    """Polls ``is_confirmed(key)`` for submitted items until each is confirmed; run it while submitting."""
+
+    is_confirmed: Callable[[str], bool]
+    window: int = WATCH_WINDOW
+    items: list[Watched] = field(default_factory=list)
+    _pending: deque[Watched] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, key: str, submitted_at: float) -> None:
+        item = Watched(key, submitted_at)
+        with self._lock:
+            self.items.append(item)
+            self._pending.append(item)
+
+    def wait_all(self, timeout: float, submitting: threading.Event | None = None) -> None:
+        """Poll until every item is confirmed (and, if given, ``submitting`` is cleared)."""
+        deadline = time.monotonic() + timeout
+        with ThreadPoolExecutor(self.window) as pool:
+            while True:
+                with self._lock:
+                    head = [self._pending[i] for i in range(min(self.window, len(self._pending)))]
+                if not head:
+                    if submitting is None or not submitting.is_set():
+                        return
+                    time.sleep(WATCH_IDLE_SECONDS)
+                    continue
+                if time.monotonic() > deadline:
+                    raise BenchRunError(f"{len(self._pending)} items were not confirmed within {timeout:.0f} s")
+                done = list(pool.map(self.is_confirmed, [item.key for item in head]))
+                now = time.perf_counter()
+                confirmed = {id(item) for item, ok in zip(head, done, strict=True) if ok}
+                for item in head:
+                    if id(item) in confirmed:
+                        item.confirmed_at = now
+                with self._lock:
+                    self._pending = deque(item for item in self._pending if item.confirmed_at is None)
+                if not confirmed:
+                    time.sleep(WATCH_IDLE_SECONDS)
+
+    def throughput(self) -> float:
+        """Items per second from the first submission to the last confirmation."""
+        first = min(item.submitted_at for item in self.items)
+        last = max(item.confirmed_at or 0.0 for item in self.items)
+        return len(self.items) / (last - first)
+
+    def latencies(self) -> list[float]:
+        return [item.confirmed_at - item.submitted_at for item in self.items if item.confirmed_at is not None]
+
+
+def watch_while(submit: Callable[[ConfirmationWatcher], None], watcher: ConfirmationWatcher, timeout: float) -> None:
+    """Run ``submit(watcher)`` on a thread while this thread watches confirmations, until all are in."""
+    submitting = threading.Event()
+    submitting.set()
+    failure: list[BaseException] = []
+
+    def submit_then_clear() -> None:
+        try:
+            submit(watcher)
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            submitting.clear()
+
+    thread = threading.Thread(target=submit_then_clear, name="bench-submit")
+    thread.start()
+    try:
+        watcher.wait_all(timeout, submitting)
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]

@@ -1,0 +1,48 @@
+"""Row 2: POST /api/v1/records/batch with 1,000 records per request; records/s until every batch is confirmed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from govledger.bench.load import ConfirmationWatcher, api_client, expect, run_concurrently, watch_while
+from govledger.bench.operations import operation_confirmed
+from govledger.bench.records_single import record_body
+from govledger.bench.stack import Stack
+from govledger.bench.table import Row
+
+RECORDS_PER_REQUEST = 1000
+
+
+def measure(stack: Stack, *, clients: int, requests: int, baseline_rps: float, run_tag: str) -> Row:
+    client = api_client(stack.api_url, stack.api_key, clients + 16)
+    watcher = ConfirmationWatcher(lambda operation_id: operation_confirmed(client, operation_id))
+    next_request = iter(range(requests))
+    lock = threading.Lock()
+
+    def submit(watcher: ConfirmationWatcher) -> None:
+        def one_client(_: int) -> None:
+            while True:
+                with lock:
+                    number = next(next_request, None)
+                if number is None:
+                    return
+                body = {"records": [record_body(f"B{run_tag}-{number}-{i}") for i in range(RECORDS_PER_REQUEST)]}
+                started = time.perf_counter()
+                batch = expect(client.post("/api/v1/records/batch", json=body), 202, 200)
+                watcher.add(batch["operation"]["id"], started)
+
+        run_concurrently(clients, one_client)
+
+    with client:
+        watch_while(submit, watcher, timeout=300)
+    rate = watcher.throughput() * RECORDS_PER_REQUEST
+    return Row(
+        what=f"records via POST /records/batch ({RECORDS_PER_REQUEST:,}/request, {clients} clients; rec/s confirmed)",
+        figure=rate,
+        unit="rec/s",
+        baseline=baseline_rps,
+        baseline_label="rec/s web3.py transact+wait",
+        target="≥ 20,000 rec/s",
+        detail=f"{requests * RECORDS_PER_REQUEST:,} records in {requests} requests",
+    )

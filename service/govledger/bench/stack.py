@@ -1,0 +1,227 @@
+"""The system under test, started as an operator would: anvil, keys, deploy, API key, ``govledger serve``.
+
+Two departments are founded: BENCH-API, whose key lives in the service's keystore and which every API row
+writes for, and BENCH-W3, whose account is one of anvil's unlocked development accounts so that the web3.py
+baseline can call ``transact()`` the usual way. Everything runs in a scratch folder that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from govledger.errors import GovLedgerError
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ANVIL_BINARY = REPO_ROOT / "tools" / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+BLOCK_GAS_LIMIT = 30_000_000
+BLOCK_TIME_SECONDS = 1
+PASSPHRASE = "bench-only keystore passphrase"  # noqa: S105 - a throwaway keystore in a scratch folder
+API_DEPARTMENT = "BENCH-API"
+WEB3_DEPARTMENT = "BENCH-W3"
+
+
+class BenchSetupError(GovLedgerError):
+    """The benchmark could not start anvil, deploy or serve."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rpc(url: str, method: str, params: list | None = None) -> object:
+    reply = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}, timeout=10)
+    body = reply.json()
+    if "error" in body:
+        raise BenchSetupError(f"{method}: {body['error']}")
+    return body["result"]
+
+
+class RssSampler:
+    """Largest resident set size of one process, sampled from /proc every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        self.pid = pid
+        self.interval = interval
+        self.max_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.max_kib = max(self.max_kib, int(line.split()[1]))
+        except OSError:
+            pass  # the process is gone; keep the largest value seen
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def stop(self) -> float:
+        """Stop sampling; the largest RSS seen, in MiB."""
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return self.max_kib / 1024
+
+
+@dataclass
+class Stack:
+    """A running anvil + deployed system + ``govledger serve``; ``close()`` stops both processes."""
+
+    workdir: Path
+    chain_url: str
+    api_url: str
+    api_key: str
+    web3_account: str
+    deployment_file: Path
+    env: dict[str, str]
+    anvil: subprocess.Popen[bytes]
+    server: subprocess.Popen[bytes]
+    rss: RssSampler
+
+    def close(self) -> None:
+        for process in (self.server, self.anvil):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _govledger(env: dict[str, str], cwd: Path, *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - our own CLI, arguments built here
+        [sys.executable, "-m", "govledger.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        raise BenchSetupError(f"govledger {args[0]} {args[1] if len(args) > 1 else ''} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def _start_anvil(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    if not os.access(ANVIL_BINARY, os.X_OK):
+        raise BenchSetupError(f"anvil is not installed at {ANVIL_BINARY}; run scripts/install-tools")
+    port = free_port()
+    args = [
+        str(ANVIL_BINARY), "--port", str(port), "--host", "127.0.0.1",
+        "--block-time", str(BLOCK_TIME_SECONDS), "--base-fee", "0", "--gas-price", "0",
+        "--gas-limit", str(BLOCK_GAS_LIMIT),
+    ]  # fmt: skip
+    with open(workdir / "anvil.log", "wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - the pinned anvil
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            rpc(url, "eth_chainId")
+            return process, url
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise BenchSetupError("anvil did not start; see anvil.log") from None
+            time.sleep(0.05)
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchSetupError("govledger serve exited during start-up; see serve.log")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise BenchSetupError("govledger serve did not become ready")
+
+
+def start_stack(workdir: Path, *, rate_limit_per_minute: int, extra_env: dict[str, str] | None = None) -> Stack:
+    """Start anvil, deploy with two departments, create an API key and serve; the caller must ``close()``."""
+    anvil, chain_url = _start_anvil(workdir)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")}
+        env.update(
+            GOVLEDGER_CHAIN_URL=chain_url,
+            GOVLEDGER_CHAIN_ID="31337",
+            GOVLEDGER_NETWORK="bench",
+            GOVLEDGER_DATA_DIR=str(workdir / "data"),
+            GOVLEDGER_KEYSTORE_PASSPHRASE=PASSPHRASE,
+            GOVLEDGER_KEYSTORE_SCRYPT_N=str(2**10),
+            GOVLEDGER_RECEIPT_POLL_SECONDS="0.1",
+            GOVLEDGER_PUBLIC_RATE_LIMIT_PER_MINUTE=str(rate_limit_per_minute),
+            **(extra_env or {}),
+        )
+        api_account = _govledger(env, workdir, "keys", "create", "--department", API_DEPARTMENT).split()[0]
+        deployer = _govledger(env, workdir, "keys", "create", "--department", "DEPLOYER").split()[0]
+        unlocked = rpc(chain_url, "eth_accounts")
+        assert isinstance(unlocked, list)
+        web3_account = str(unlocked[1])
+        spec = {
+            "threshold": 1,
+            "proposal_lifetime_days": 7,
+            "departments": [
+                {
+                    "code": API_DEPARTMENT,
+                    "name": "Bench department served through the API",
+                    "roles": ["governor", "record_keeper", "certificate_issuer"],
+                    "account": api_account,
+                },
+                {
+                    "code": WEB3_DEPARTMENT,
+                    "name": "Bench department driven by plain web3.py",
+                    "roles": ["record_keeper"],
+                    "account": web3_account,
+                },
+            ],
+        }
+        (workdir / "departments.json").write_text(json.dumps(spec))
+        _govledger(env, workdir, "deploy", "--departments", "departments.json", "--deployer", deployer)
+        api_key = _govledger(
+            env, workdir, "apikeys", "create", "--department", API_DEPARTMENT, "--role", "department_user",
+            "--label", "bench",
+        ).strip()  # fmt: skip
+        port = free_port()
+        with open(workdir / "serve.log", "wb") as log:
+            server = subprocess.Popen(  # noqa: S603 - our own CLI
+                [sys.executable, "-m", "govledger.cli", "serve", "--port", str(port)],
+                env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+    except BaseException:
+        anvil.kill()
+        raise
+    api_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(api_url, server, timeout=90)
+    except BaseException:
+        server.kill()
+        anvil.kill()
+        raise
+    return Stack(
+        workdir=workdir,
+        chain_url=chain_url,
+        api_url=api_url,
+        api_key=api_key,
+        web3_account=web3_account,
+        deployment_file=workdir / "deployments" / "bench.json",
+        env=env,
+        anvil=anvil,
+        server=server,
+        rss=RssSampler(server.pid),
+    )
