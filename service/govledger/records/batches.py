@@ -22,11 +22,10 @@ from govledger.chain.txmanager import TxManager
 from govledger.db.engine import is_postgres, session_scope
 from govledger.db.models import AnchoredRecord, RecordBatch
 from govledger.errors import ConflictError, GovLedgerError, IdempotencyConflictError
-from govledger.hashing import HashAlgorithm, parse_hash_hex
 from govledger.merkle import RECORD_LEAF_ENCODING, StandardMerkleTree
-from govledger.operations import OperationPublic, WriteRequest
-from govledger.records.models import RecordIn
-from govledger.shortids import encode_short_id
+from govledger.operations import OperationPublic
+from govledger.operations.writer import ContractWriter
+from govledger.records.models import RecordIn, record_leaf_values
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +33,7 @@ BATCH_MODE = "batch"
 
 
 def _leaf_values(row: AnchoredRecord) -> list[Any]:
-    return [
-        encode_short_id(row.record_id),
-        parse_hash_hex(row.content_hash),
-        int(HashAlgorithm.from_name(row.hash_algorithm)),
-        encode_short_id(row.schema_id),
-    ]
+    return record_leaf_values(row.record_id, row.content_hash, row.hash_algorithm, row.schema_id)
 
 
 class BatchWriter:
@@ -48,6 +42,7 @@ class BatchWriter:
     def __init__(self, engine: Engine, tx_manager: TxManager):
         self.engine = engine
         self.tx_manager = tx_manager
+        self.writes = ContractWriter(tx_manager, "RecordRegistry")
         self.chain_id = tx_manager.chain.chain_id
 
     # ------------------------------------------------------------ bulk requests
@@ -179,15 +174,12 @@ class BatchWriter:
 
     def submit(self, batch: RecordBatch) -> OperationPublic:
         """Hand a persisted batch to the transaction manager (idempotent: same key, same operation)."""
-        operation = self.tx_manager.submit(
-            WriteRequest(
-                department=batch.department,
-                kind="records.anchor_batch",
-                contract="RecordRegistry",
-                function="anchorBatch",
-                args=[batch.root, batch.leaf_count],
-                idempotency_key=f"batch:{batch.id}",
-            )
+        operation = self.writes.submit(
+            batch.department,
+            "records.anchor_batch",
+            "anchorBatch",
+            [batch.root, batch.leaf_count],
+            f"batch:{batch.id}",
         )
         if batch.operation_id != operation.id:
             with session_scope(self.engine) as session:

@@ -49,6 +49,16 @@ AlgorithmName = Annotated[str, AfterValidator(_algorithm), Field(description="sh
 DepartmentCode = Annotated[str, AfterValidator(_department)]
 
 
+def record_leaf_values(record_id: str, content_hash: str, hash_algorithm: str, schema_id: str) -> list[Any]:
+    """A record's Merkle leaf values, in RECORD_LEAF_ENCODING order: the one place that order is written."""
+    return [
+        encode_short_id(record_id),
+        parse_hash_hex(content_hash),
+        int(HashAlgorithm.from_name(hash_algorithm)),
+        encode_short_id(schema_id),
+    ]
+
+
 class RecordIn(BaseModel):
     """One record to anchor: its id, its content hash (or the content, only to be hashed) and its schema."""
 
@@ -81,12 +91,7 @@ class RecordIn(BaseModel):
     def leaf_values(self) -> list[Any]:
         """The Merkle leaf values, in RECORD_LEAF_ENCODING order."""
         assert self.content_hash is not None
-        return [
-            encode_short_id(self.record_id),
-            parse_hash_hex(self.content_hash),
-            int(HashAlgorithm.from_name(self.hash_algorithm)),
-            encode_short_id(self.schema_id),
-        ]
+        return record_leaf_values(self.record_id, self.content_hash, self.hash_algorithm, self.schema_id)
 
     def fingerprint(self) -> dict[str, Any]:
         return {
