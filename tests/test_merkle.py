@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi import encode as abi_encode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -309,3 +310,44 @@ def test_roots_proofs_and_dumps_equal_openzeppelins():
         assert ours.proofs() == theirs["proofs"]
         assert ours.dump() == theirs["dump"]
         assert StandardMerkleTree.load(theirs["dump"]).root == theirs["root"]
+
+
+# ------------------------------------------------------------------ the direct encoder of one-word values
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(min_size=0, max_size=32),
+            st.integers(min_value=0, max_value=255),
+            st.integers(min_value=0, max_value=2**256 - 1),
+            st.binary(min_size=0, max_size=20),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_one_word_values_hash_exactly_as_eth_abi_encodes_them(leaves: list[tuple[bytes, int, int, bytes]]):
+    encoding = ("bytes32", "uint8", "uint256", "bytes20")
+    tree = StandardMerkleTree.of([list(leaf) for leaf in leaves], encoding)
+    for index, leaf in enumerate(leaves):
+        expected = "0x" + keccak256(keccak256(abi_encode(list(encoding), list(leaf)))).hex()
+        assert tree.leaf_hash_at(index) == expected
+        assert tree.leaf_hash(list(leaf)) == expected
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [
+        [b"\x01" * 33, 1],  # too long for bytes32
+        [b"\x01", 256],  # out of range for uint8
+        [b"\x01", -1],
+        [b"\x01", True],  # eth_abi refuses a bool as an integer
+        [b"\x01", "0x1ff"],
+    ],
+)
+def test_values_the_direct_encoder_does_not_take_get_eth_abis_refusal(leaf: list[Any]):
+    with pytest.raises(ValidationError) as refused:
+        StandardMerkleTree.of([leaf], ["bytes32", "uint8"])
+    assert refused.value.code == "invalid_leaf"

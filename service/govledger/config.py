@@ -57,6 +57,33 @@ class Settings(BaseSettings):
 
     # -- indexer
     indexer_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    request_threads: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description="Threads that run the API's request handlers (anyio's thread limiter).",
+    )
+    chain_request_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Longest wait for one answer from the node. A node that hangs then costs a request this "
+        "long before its 503, not a worker thread held indefinitely.",
+    )
+    verification_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How long the evidence behind a public verification answer is reused for the same "
+        "certificate; this service's own status changes clear it at once. 0 looks up every time.",
+    )
+    authority_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How long a department's status and roles read from the Consortium are reused before asking "
+        "the node again; 0 asks on every write. The contracts refuse a suspended department regardless.",
+    )
 
     # -- HTTP
     host: str = "127.0.0.1"

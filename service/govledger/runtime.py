@@ -21,6 +21,7 @@ from govledger.chain.client import Chain, Web3Chain
 from govledger.chain.deploy import Deployment, verify_deployment
 from govledger.chain.txmanager import TxManager, TxManagerOptions
 from govledger.config import Settings
+from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import encode_department_code
 from govledger.db.engine import create_db_engine, session_scope
 from govledger.db.migrate import upgrade_database
@@ -41,6 +42,7 @@ def connect_chain(settings: Settings) -> Web3Chain:
         tx_type=settings.tx_type,
         gas_price_wei=settings.gas_price_wei,
         priority_fee_wei=settings.priority_fee_wei,
+        request_timeout=settings.chain_request_timeout_seconds,
     )
 
 
@@ -103,10 +105,18 @@ class Runtime:
             max_size=settings.batch_max_records,
             max_delay=settings.batch_max_delay_seconds,
         )
-        self.records = RecordService(self.engine, self.tx_manager, self.batcher)
-        self.sharing = SharingService(self.engine, self.tx_manager)
+        self.authority = DepartmentAuthority(
+            self.tx_manager.contract("Consortium"), ttl_seconds=settings.authority_cache_seconds
+        )
+        self.tx_manager.on_settled(self.authority.forget_after)
+        self.records = RecordService(self.engine, self.tx_manager, self.authority, self.batcher)
+        self.sharing = SharingService(self.engine, self.tx_manager, self.authority)
         self.certificates = CertificateService(
-            self.engine, self.tx_manager, settings.public_base_url or f"http://{settings.host}:{settings.port}"
+            self.engine,
+            self.tx_manager,
+            self.authority,
+            settings.public_base_url or f"http://{settings.host}:{settings.port}",
+            verification_cache_seconds=settings.verification_cache_seconds,
         )
         self.indexer = Indexer(self.chain, self.engine, self.deployment, confirmations=settings.confirmations)
         self._indexer_thread: BackgroundIndexer | None = None

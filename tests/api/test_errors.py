@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from govledger.api.deps import IdempotencyKeyDep
-from govledger.errors import ConflictError, GovLedgerError
+from govledger.errors import ChainUnavailableError, ConflictError, DatabaseUnavailableError, GovLedgerError
 from tests.api.conftest import StandInRuntime, app_with
 
 router = APIRouter()
@@ -45,6 +45,18 @@ def conflict() -> None:
 def server_side() -> None:
     """Test route raising a 5xx GovLedgerError with internal details."""
     raise GovLedgerError("unexpected database error", code="database_error", details={"host": "db.internal:5432"})
+
+
+@router.get("/test/chain-down")
+def chain_down() -> None:
+    """Test route failing because the node cannot be reached."""
+    raise ChainUnavailableError("the chain node is unreachable", details={"url": "http://node.internal:8545"})
+
+
+@router.get("/test/database-down")
+def database_down() -> None:
+    """Test route failing because the database cannot be reached."""
+    raise DatabaseUnavailableError("the database is unreachable", details={"host": "db.internal:5432"})
 
 
 @router.get("/test/crash")
@@ -199,6 +211,27 @@ def test_server_side_govledger_errors_hide_their_details(client: TestClient) -> 
     assert response.status_code == 500
     assert error_of(response) == {"code": "database_error", "message": "unexpected database error"}
     assert "db.internal" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "code"), [("/test/chain-down", "chain_unavailable"), ("/test/database-down", "database_unavailable")]
+)
+def test_an_unavailable_dependency_gets_503_with_a_retry_hint_and_no_internals(
+    client: TestClient, path: str, code: str
+) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 503
+    assert error_of(response)["code"] == code
+    assert int(response.headers["retry-after"]) > 0
+    assert "internal" not in response.text
+
+
+def test_other_server_errors_get_no_retry_hint(client: TestClient) -> None:
+    response = client.get("/test/server-side")
+
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers
 
 
 def test_an_unexpected_exception_gets_a_generic_500_and_a_logged_traceback(

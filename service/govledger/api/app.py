@@ -54,6 +54,11 @@ def create_app(runtime: AppRuntime, *, max_body_bytes: int | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run on this many threads. More threads than cores only add GIL hand-overs (each
+        # request is CPU work between short waits on the database or the node), so the pool is kept small.
+        threads = getattr(runtime.settings, "request_threads", None)
+        if threads:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         # start()/stop() may block (connecting to the chain, joining threads): keep them off the event loop.
         await anyio.to_thread.run_sync(runtime.start)
         try:

@@ -4,7 +4,8 @@ The shape is ``{"error": {"code": "...", "message": "...", "details": {...}}}`` 
 there is something safe to add). ``install_error_handlers`` registers the mapping for:
 
 * ``GovLedgerError``            its own status, code and message; details for 4xx only (5xx details can
-                                name hosts or SQL, so they are logged instead)
+                                name hosts or SQL, so they are logged instead); a 503 (chain or database
+                                unavailable) carries ``Retry-After``, so clients back off instead of hammering
 * ``RequestValidationError``    422 invalid_request with each problem's location and message, never the
                                 offending value (it might be a secret); 400 malformed_json when the body
                                 is not JSON; 415 unsupported_media_type when a JSON body came as another type
@@ -65,6 +66,9 @@ _HTTP_STATUS_MESSAGES = {
 }
 _JSON_MEDIA_TYPE = "application/json"
 MAX_LISTED_PROBLEMS = 3
+#: Seconds a client is told to wait after a 503: a node or database restart is seldom over sooner, and a
+#: client that retries at once only adds load while it is away.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 def current_request_id() -> str:
@@ -103,6 +107,8 @@ async def govledger_error_handler(_request: Request, exc: Exception) -> Response
         headers["WWW-Authenticate"] = 'Bearer realm="govledger"'
     if isinstance(exc, RateLimitedError) and "retry_after_seconds" in exc.details:
         headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+    if exc.status == 503:
+        headers["Retry-After"] = str(exc.details.get("retry_after_seconds", UNAVAILABLE_RETRY_AFTER_SECONDS))
     if exc.status >= 500:
         logger.error("%s (%s): %s %s", exc.code, exc.status, exc.message, exc.details, exc_info=exc)
         return error_response(exc.status, exc.code, exc.message, headers=headers)

@@ -18,7 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from govledger.bench import certificates_issue, indexer_catchup, memory, records_batch, records_single, verification
+from govledger.bench import (
+    certificates_issue,
+    gas_comparison,
+    http_ceiling,
+    indexer_catchup,
+    memory,
+    records_batch,
+    records_single,
+    verification,
+)
 from govledger.bench.stack import start_stack
 from govledger.bench.table import Row, render
 from govledger.bench.web3_baseline import web3_records_per_second
@@ -35,11 +44,13 @@ class Size:
     verify_clients: int
     verify_seconds: float
     baseline_seconds: float
+    #: Events put on the chain for the indexer row, on top of what the other rows wrote.
+    indexer_events: int
 
 
-QUICK = Size(8, 240, 2, 2, 8, 160, 8, 3, 3)
-MEDIUM = Size(64, 3200, 4, 8, 32, 1600, 32, 8, 6)
-FULL = Size(64, 12800, 4, 30, 64, 6400, 32, 15, 10)
+QUICK = Size(8, 240, 2, 2, 8, 160, 8, 3, 3, 5_000)
+MEDIUM = Size(64, 3200, 4, 8, 32, 1600, 32, 8, 6, 20_000)
+FULL = Size(64, 12800, 4, 30, 64, 6400, 32, 15, 10, 100_000)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -51,10 +62,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _row(rows: list[Row], failures: list[str], name: str, measure: Callable[[], Row]) -> None:
+def _row(rows: list[Row], failures: list[str], name: str, measure: Callable[[], Row | list[Row]]) -> None:
     began = time.perf_counter()
     try:
-        rows.append(measure())
+        measured = measure()
+        rows.extend(measured if isinstance(measured, list) else [measured])
     except Exception as exc:
         failures.append(f"{name}: {type(exc).__name__}: {exc}")
         traceback.print_exc(file=sys.stderr)
@@ -101,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             return row
 
         _row(rows, failures, "certificate issue", issue)
+        _row(rows, failures, "gas vs EAS", lambda: gas_comparison.measure(stack))
         if issued:
             _row(
                 rows,
@@ -110,7 +123,18 @@ def main(argv: list[str] | None = None) -> int:
                     stack, clients=size.verify_clients, seconds=size.verify_seconds, certificate_ids=issued
                 ),
             )
-        _row(rows, failures, "indexer catch-up", lambda: indexer_catchup.measure(stack, scratch))
+        _row(
+            rows,
+            failures,
+            "HTTP ceiling",
+            lambda: http_ceiling.measure(stack, clients=size.verify_clients, seconds=size.verify_seconds),
+        )
+        _row(
+            rows,
+            failures,
+            "indexer catch-up",
+            lambda: indexer_catchup.measure(stack, scratch, events=size.indexer_events, run_tag=tag),
+        )
         _row(rows, failures, "service RSS", lambda: memory.measure(stack))
     finally:
         stack.close()

@@ -1,8 +1,9 @@
 """The system under test, started as an operator would: anvil, keys, deploy, API key, ``govledger serve``.
 
-Two departments are founded: BENCH-API, whose key lives in the service's keystore and which every API row
-writes for, and BENCH-W3, whose account is one of anvil's unlocked development accounts so that the web3.py
-baseline can call ``transact()`` the usual way. Everything runs in a scratch folder that is removed afterwards.
+Three departments are founded: BENCH-API, whose key lives in the service's keystore and which every API row
+writes for; BENCH-W3, whose account is one of anvil's unlocked development accounts so that the web3.py
+baseline and the gas row can call ``transact()`` the usual way; and BENCH-W3-USE (another unlocked account),
+which BENCH-W3 grants data to in the gas row. Everything runs in a scratch folder that is removed afterwards.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ BLOCK_TIME_SECONDS = 1
 PASSPHRASE = "bench-only keystore passphrase"  # noqa: S105 - a throwaway keystore in a scratch folder
 API_DEPARTMENT = "BENCH-API"
 WEB3_DEPARTMENT = "BENCH-W3"
+#: The department BENCH-W3 grants data to in the gas row, so that it can log a use (another unlocked account).
+WEB3_CONSUMER_DEPARTMENT = "BENCH-W3-USE"
 
 
 class BenchSetupError(GovLedgerError):
@@ -88,6 +91,7 @@ class Stack:
     api_url: str
     api_key: str
     web3_account: str
+    web3_consumer_account: str
     deployment_file: Path
     env: dict[str, str]
     anvil: subprocess.Popen[bytes]
@@ -172,7 +176,7 @@ def start_stack(workdir: Path, *, rate_limit_per_minute: int, extra_env: dict[st
         deployer = _govledger(env, workdir, "keys", "create", "--department", "DEPLOYER").split()[0]
         unlocked = rpc(chain_url, "eth_accounts")
         assert isinstance(unlocked, list)
-        web3_account = str(unlocked[1])
+        web3_account, web3_consumer_account = str(unlocked[1]), str(unlocked[2])
         spec = {
             "threshold": 1,
             "proposal_lifetime_days": 7,
@@ -186,8 +190,14 @@ def start_stack(workdir: Path, *, rate_limit_per_minute: int, extra_env: dict[st
                 {
                     "code": WEB3_DEPARTMENT,
                     "name": "Bench department driven by plain web3.py",
-                    "roles": ["record_keeper"],
+                    "roles": ["record_keeper", "certificate_issuer", "data_owner"],
                     "account": web3_account,
+                },
+                {
+                    "code": WEB3_CONSUMER_DEPARTMENT,
+                    "name": "Bench department that logs its use of BENCH-W3's data",
+                    "roles": ["record_keeper"],
+                    "account": web3_consumer_account,
                 },
             ],
         }
@@ -219,6 +229,7 @@ def start_stack(workdir: Path, *, rate_limit_per_minute: int, extra_env: dict[st
         api_url=api_url,
         api_key=api_key,
         web3_account=web3_account,
+        web3_consumer_account=web3_consumer_account,
         deployment_file=workdir / "deployments" / "bench.json",
         env=env,
         anvil=anvil,

@@ -35,12 +35,17 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
+def ratio_text(ratio: float) -> str:
+    """Two decimals, or "1/N" for a ratio too small for them (a gas row's batch is thousands of times cheaper)."""
+    return f"{ratio:.2f}×" if ratio >= 0.01 else f"1/{1 / ratio:,.0f}"
+
+
 def render(rows: list[Row]) -> str:
     """The rows as a Markdown table, so a run can be pasted into docs/PERFORMANCE.md as it is."""
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for row in rows:
         baseline = "—" if row.baseline is None else f"{_number(row.baseline)} {row.baseline_label}"
-        ratio = "—" if row.ratio is None else f"{row.ratio:.2f}×"
+        ratio = "—" if row.ratio is None else ratio_text(row.ratio)
         cells = (row.what, f"{_number(row.figure)} {row.unit}", baseline, ratio, row.target, row.detail)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

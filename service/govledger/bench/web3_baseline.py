@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from web3 import Web3
@@ -49,12 +48,13 @@ def web3_records_per_second(chain_url: str, deployment_file: Path, account: str,
     return count / (time.perf_counter() - start), count
 
 
-def direct_certificate_lookup(chain_url: str, deployment_file: Path) -> Callable[[str], object]:
-    """A function doing the verification lookup as a plain eth_call of certificateOf, per request."""
+def certificate_lookup_requests(chain_url: str, deployment_file: Path, cert_ids: list[str]) -> list[str]:
+    """JSON-RPC bodies of the plain ``certificateOf`` eth_call for each id: what the baseline sends to the node."""
     web3 = Web3(Web3.HTTPProvider(chain_url))
     registry = _contract(web3, deployment_file, "CertificateRegistry")
-
-    def lookup(cert_id: str) -> object:
-        return registry.functions.certificateOf(cert_id.encode().ljust(32, b"\0")).call()
-
-    return lookup
+    bodies = []
+    for cert_id in cert_ids:
+        data = registry.encode_abi("certificateOf", args=[cert_id.encode().ljust(32, b"\0")])
+        call = {"to": registry.address, "data": data}
+        bodies.append(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]}))
+    return bodies

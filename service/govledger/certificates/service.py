@@ -31,7 +31,7 @@ from govledger.certificates.models import (
     VerificationStatus,
 )
 from govledger.chain.txmanager import TxManager
-from govledger.consortium.authority import require_department_role
+from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, encode_department_code
 from govledger.db.engine import session_scope
 from govledger.db.models import ChainEvent, IssuedCertificate
@@ -41,6 +41,7 @@ from govledger.merkle import StandardMerkleTree
 from govledger.operations import OperationPublic
 from govledger.operations.writer import ContractWriter
 from govledger.shortids import decode_short_id, encode_short_id, short_id_hex
+from govledger.ttlcache import TtlCache
 
 CONTRACT = "CertificateRegistry"
 #: Leaf values of a batch-issued certificate, in this order (see ICertificateRegistry).
@@ -57,13 +58,43 @@ def _fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+#: How long an issuing department's display name is reused; names change only by governance proposal.
+ISSUER_NAME_SECONDS = 300.0
+
+
 class CertificateService:
-    def __init__(self, engine: Engine, tx_manager: TxManager, public_base_url: str):
+    """Issuing, status changes, bundles and public verification of e-certificates.
+
+    Verification is the public, high-volume path: the evidence behind an answer (this service's row, the
+    chain's status view, the issuer's name) is remembered for ``verification_cache_seconds`` per certificate,
+    so a burst of scans of one QR code costs one database and node lookup, not one per scan. The status itself
+    (valid, expired, not yet valid) is still worked out from that evidence at each request, and every
+    certificate operation this service sees settle clears the memory, so its own revocations show at once;
+    a change made through another node's service shows within that many seconds.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        tx_manager: TxManager,
+        authority: DepartmentAuthority,
+        public_base_url: str,
+        *,
+        verification_cache_seconds: float = 0.0,
+    ):
         self.engine = engine
         self.tx_manager = tx_manager
+        self.authority = authority
         self.chain_id = tx_manager.chain.chain_id
         self.public_base_url = public_base_url.rstrip("/")
         self.writes = ContractWriter(tx_manager, CONTRACT)
+        self._evidence: TtlCache[tuple[str, str], tuple[dict[str, Any] | None, dict[str, Any]]] = TtlCache(
+            verification_cache_seconds
+        )
+        self._issuer_names: TtlCache[str, str | None] = TtlCache(
+            ISSUER_NAME_SECONDS if verification_cache_seconds > 0 else 0.0, max_entries=10_000
+        )
+        tx_manager.on_settled(self._forget_settled)
 
     @property
     def contract(self) -> Any:
@@ -99,7 +130,7 @@ class CertificateService:
 
     def issue(self, department: str, certificate: CertificateIn, idempotency_key: str | None) -> IssuedPublic:
         """Issue one certificate: its own transaction, final once mined."""
-        require_department_role(self.tx_manager, department, Role.CERTIFICATE_ISSUER)
+        self.authority.require(department, Role.CERTIFICATE_ISSUER)
         if certificate.document_hash is None:
             raise ValidationError("document_hash is required (or upload the document)", code="missing_document")
         cert_id, commitment, returned_salt = self._prepare(certificate)
@@ -116,7 +147,7 @@ class CertificateService:
         self, department: str, certificates: list[CertificateIn], idempotency_key: str | None
     ) -> dict[str, Any]:
         """Issue up to 10,000 certificates under one Merkle root and one transaction."""
-        require_department_role(self.tx_manager, department, Role.CERTIFICATE_ISSUER)
+        self.authority.require(department, Role.CERTIFICATE_ISSUER)
         prepared = []
         for certificate in certificates:
             if certificate.document_hash is None:
@@ -194,7 +225,7 @@ class CertificateService:
         self, department: str, cert_id: str, function: str, args: list[Any], idempotency_key: str | None
     ) -> OperationPublic:
         """revoke / suspend / reinstate / supersede: only the issuing department."""
-        require_department_role(self.tx_manager, department, Role.CERTIFICATE_ISSUER)
+        self.authority.require(department, Role.CERTIFICATE_ISSUER)
         row = self._row(cert_id)
         issuer = row.department if row is not None else self._issuer_from_events(cert_id)
         if issuer is None:
@@ -290,7 +321,7 @@ class CertificateService:
         holder: HolderCheckIn | None = None,
     ) -> VerificationResult:
         now = datetime.now(UTC)
-        facts = self._facts(cert_id=cert_id, document_hash=document_hash)
+        facts, chain = self._evidence_for(cert_id=cert_id, document_hash=document_hash)
         if facts is None:
             return VerificationResult(status="not_found", certificate_id=cert_id, checked_at=now)
         document = None
@@ -304,7 +335,6 @@ class CertificateService:
             holder_check = HolderCheck(
                 checked=True, matches=holder_matches(facts["holder_commitment"], holder.id_number, holder.salt)
             )
-        chain = self._chain_state(facts["certificate_id"])
         status: VerificationStatus = self._status(chain, facts, now)
         if document is not None and document.matches is False:
             status = "tampered"
@@ -470,6 +500,24 @@ class CertificateService:
             "issued_at": _ts(event.block_timestamp),
         }
 
+    def _evidence_for(
+        self, *, cert_id: str | None, document_hash: str | None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The facts and the chain's status view of a certificate, remembered briefly (see the class)."""
+
+        def load() -> tuple[dict[str, Any] | None, dict[str, Any]]:
+            facts = self._facts(cert_id=cert_id, document_hash=document_hash)
+            if facts is None:
+                return None, {}
+            return facts, self._chain_state(facts["certificate_id"])
+
+        key = ("id", cert_id) if cert_id is not None else ("document", (document_hash or "").lower())
+        return self._evidence.get_or_load(key, load)
+
+    def _forget_settled(self, operations: list[Any]) -> None:
+        if any(operation.contract == CONTRACT for operation in operations):
+            self._evidence.clear()
+
     def _reason(self, cert_id: str, status: str) -> str | None:
         """The reason code of the latest revocation or suspension: kept in events only, not in storage."""
         if status not in ("revoked", "suspended"):
@@ -513,6 +561,9 @@ class CertificateService:
         return view
 
     def _department_name(self, code: str) -> str | None:
+        return self._issuer_names.get_or_load(code, lambda: self._load_department_name(code))
+
+    def _load_department_name(self, code: str) -> str | None:
         try:
             return str(
                 self.tx_manager.contract("Consortium").call("getDepartment", encode_department_code(code))["name"]

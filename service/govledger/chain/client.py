@@ -14,20 +14,29 @@ Permissioned chains differ from public Ethereum in ways handled here:
 from __future__ import annotations
 
 import ast
+import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
+from eth_utils import ValidationError as EthValidationError
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 
+from govledger.chain.node_http import PooledHTTPProvider
 from govledger.errors import ChainError, ChainUnavailableError, ConfigurationError
 
+log = logging.getLogger(__name__)
+
 EMBEDDED_URL = "embedded"
+
+#: Calls per JSON-RPC batch request: large enough to amortise the round-trip, small enough for any node.
+BATCH_CHUNK = 100
 
 TxType = Literal["auto", "legacy", "eip1559"]
 
@@ -103,6 +112,8 @@ class Chain(Protocol):
 
     def get_block(self, number: int | Literal["latest"]) -> BlockInfo: ...
 
+    def get_blocks(self, numbers: Sequence[int]) -> list[BlockInfo]: ...
+
     def get_code(self, address: str) -> bytes: ...
 
     def call(self, to: str, data: bytes, *, sender: str | None = None, block: int | str = "latest") -> bytes: ...
@@ -114,6 +125,12 @@ class Chain(Protocol):
     def send_raw_transaction(self, raw: bytes) -> str: ...
 
     def get_receipt(self, tx_hash: str) -> Receipt | None: ...
+
+    def estimate_gas_many(self, txs: Sequence[dict[str, Any]]) -> list[int | CallReverted]: ...
+
+    def send_raw_transactions(self, raws: Sequence[bytes]) -> list[ChainError | None]: ...
+
+    def get_receipts(self, tx_hashes: Sequence[str]) -> list[Receipt | None]: ...
 
     def transaction_count(self, address: str, block: str = "pending") -> int: ...
 
@@ -159,6 +176,75 @@ def _revert_data(exc: ContractLogicError) -> bytes:
     return b""
 
 
+def _send_refusal(message: str) -> ChainError:
+    """The error for a node's refusal of a raw transaction, by the (node-specific) wording of its message."""
+    lowered = message.lower()
+    if "nonce too low" in lowered or "nonce is too low" in lowered or "already been used" in lowered:
+        return NonceTooLowError(message or "nonce too low")
+    if "already known" in lowered or "known transaction" in lowered or "already imported" in lowered:
+        return AlreadyKnownError(message or "already known")
+    if "underpriced" in lowered:
+        return ReplacementUnderpricedError(message or "replacement underpriced")
+    return ChainError(f"the node refused the transaction: {message}")
+
+
+def _json_tx(tx: dict[str, Any]) -> dict[str, Any]:
+    """A call/estimate request in JSON-RPC form (hex quantities and data)."""
+    request: dict[str, Any] = {}
+    for key in ("from", "to"):
+        if tx.get(key) is not None:
+            request[key] = to_checksum_address(tx[key])
+    if "data" in tx:
+        request["data"] = _hex(tx["data"])
+    if tx.get("value"):
+        request["value"] = hex(int(tx["value"]))
+    return request
+
+
+def _is_revert(error: dict[str, Any]) -> bool:
+    """Geth-style nodes (anvil, Besu, GoQuorum) answer a revert with code 3 or 'execution reverted'."""
+    return error.get("code") == 3 or "revert" in str(error.get("message", "")).lower()
+
+
+def _error_data(error: dict[str, Any]) -> bytes:
+    data = error.get("data")
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    return b""
+
+
+def _receipt_from_json(raw: dict[str, Any]) -> Receipt:
+    return Receipt(
+        tx_hash=raw["transactionHash"],
+        status=int(raw["status"], 16),
+        block_number=int(raw["blockNumber"], 16),
+        block_hash=raw["blockHash"],
+        gas_used=int(raw["gasUsed"], 16),
+        contract_address=to_checksum_address(raw["contractAddress"]) if raw.get("contractAddress") else None,
+        logs=tuple(_log_from_json(log) for log in raw["logs"]),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _checksummed(address: str) -> str:
+    # Logs come from a handful of contracts; checksumming costs a keccak, so each address is done once.
+    return to_checksum_address(address)
+
+
+def _log_from_json(log: dict[str, Any]) -> LogEntry:
+    return LogEntry(
+        address=_checksummed(log["address"]),
+        topics=tuple(bytes.fromhex(topic[2:]) for topic in log["topics"]),
+        data=bytes.fromhex(log["data"][2:]),
+        block_number=int(log["blockNumber"], 16),
+        block_hash=log["blockHash"],
+        tx_hash=log["transactionHash"],
+        log_index=int(log["logIndex"], 16),
+    )
+
+
 class Web3Chain:
     """``Chain`` over web3.py: an HTTP(S) JSON-RPC node, or the embedded eth-tester chain."""
 
@@ -180,6 +266,7 @@ class Web3Chain:
         # eth-tester is not thread-safe; a JSON-RPC node is, so only the embedded chain is serialised.
         self._lock: threading.Lock | None = threading.Lock() if self.embedded else None
         self._tester: Any = None
+        self._node: PooledHTTPProvider | None = None
         # An exception type no JSON-RPC path raises, so the except clauses below are inert off eth-tester.
         self._tester_failure: type[Exception] = _NeverRaised
         if self.embedded:
@@ -192,9 +279,8 @@ class Web3Chain:
             self._tester = EthereumTester(PyEVMBackend())
             self.w3 = Web3(EthereumTesterProvider(self._tester))
         elif url.startswith(("http://", "https://")):
-            from web3 import HTTPProvider
-
-            self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": request_timeout}))
+            self._node = PooledHTTPProvider(url, timeout=request_timeout)
+            self.w3 = Web3(self._node)
             self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
         else:
             raise ConfigurationError(f"unsupported chain URL {url!r}: use 'embedded' or an http(s):// node URL")
@@ -223,14 +309,17 @@ class Web3Chain:
         except (ContractLogicError, BlockNotFound, TransactionNotFound, Web3RPCError, ChainError, self._tester_failure):
             raise
         except (ConnectionError, TimeoutError, OSError) as exc:
-            raise ChainUnavailableError(f"the chain node at {self.url} is unreachable: {type(exc).__name__}") from exc
+            raise self._unreachable(exc) from exc
         except Exception as exc:
             # requests' and urllib3's connection errors do not all derive from OSError.
             if type(exc).__module__.startswith(("requests", "urllib3", "aiohttp")):
-                raise ChainUnavailableError(
-                    f"the chain node at {self.url} is unreachable: {type(exc).__name__}"
-                ) from exc
+                raise self._unreachable(exc) from exc
             raise
+
+    def _unreachable(self, exc: Exception) -> ChainUnavailableError:
+        # The node's URL stays out of the message, which API clients see: a provider URL can carry a token.
+        log.warning("chain node unreachable: %s", type(exc).__name__)
+        return ChainUnavailableError(f"the chain node is unreachable ({type(exc).__name__}); try again later")
 
     def _decide_tx_type(self) -> bool:
         if self._tx_type == "legacy":
@@ -249,6 +338,8 @@ class Web3Chain:
         return self._chain_id
 
     def block_number(self) -> int:
+        if self._node is not None:
+            return int(self._result("eth_blockNumber", []), 16)
         return self._rpc(lambda: int(self.w3.eth.block_number))
 
     def get_block(self, number: int | Literal["latest"]) -> BlockInfo:
@@ -271,6 +362,14 @@ class Web3Chain:
         tx: dict[str, Any] = {"to": to_checksum_address(to), "data": _hex(data)}
         if sender:
             tx["from"] = to_checksum_address(sender)
+        if self._node is not None:
+            answer = self._single("eth_call", [tx, block if isinstance(block, str) else hex(block)])
+            error = answer.get("error")
+            if error is None:
+                return bytes.fromhex(str(answer["result"])[2:])
+            if _is_revert(error):
+                raise CallReverted(_error_data(error), str(error.get("message") or "the call reverted"))
+            raise ChainError(f"eth_call failed: {error.get('message')}")
         try:
             return bytes(self._rpc(lambda: self.w3.eth.call(tx, block)))  # type: ignore[arg-type]
         except self._tester_failure as exc:
@@ -313,16 +412,10 @@ class Web3Chain:
         try:
             return _hex(self._rpc(lambda: self.w3.eth.send_raw_transaction(raw)))
         except Web3RPCError as exc:
-            message = (exc.message or str(exc)).lower()
-            if "nonce too low" in message or "nonce is too low" in message or "already been used" in message:
-                raise NonceTooLowError(exc.message or "nonce too low") from None
-            if "already known" in message or "known transaction" in message or "already imported" in message:
-                raise AlreadyKnownError(exc.message or "already known") from None
-            if "underpriced" in message:
-                raise ReplacementUnderpricedError(exc.message or "replacement underpriced") from None
-            raise ChainError(f"the node refused the transaction: {exc.message}") from None
-        except ValueError as exc:
-            # eth-tester reports validation failures (such as a used nonce) as plain ValueErrors.
+            raise _send_refusal(exc.message or str(exc)) from None
+        except (ValueError, EthValidationError) as exc:
+            # eth-tester reports validation failures (such as a used nonce) as plain ValueErrors or as
+            # eth-utils' ValidationError, which is not one.
             message = str(exc).lower()
             if "nonce" in message:
                 raise NonceTooLowError(str(exc)) from None
@@ -346,8 +439,108 @@ class Web3Chain:
             logs=tuple(self._log_entry(log) for log in receipt["logs"]),
         )
 
+    # ------------------------------------------------------------ many at once (one JSON-RPC batch per chunk)
+
+    def estimate_gas_many(self, txs: Sequence[dict[str, Any]]) -> list[int | CallReverted]:
+        """Gas estimates, or the revert of each transaction that would fail, in order."""
+        if self._node is None:
+            return [self._estimate_or_revert(tx) for tx in txs]
+        calls = [("eth_estimateGas", [_json_tx(tx)]) for tx in txs]
+        results: list[int | CallReverted] = []
+        for answer in self._batch(calls):
+            error = answer.get("error")
+            if error is None:
+                results.append(int(answer["result"], 16))
+            elif _is_revert(error):
+                results.append(CallReverted(_error_data(error), str(error.get("message") or "gas estimation reverted")))
+            else:
+                raise ChainError(f"eth_estimateGas failed: {error.get('message')}")
+        return results
+
+    def send_raw_transactions(self, raws: Sequence[bytes]) -> list[ChainError | None]:
+        """Send signed transactions in order; for each, None or why the node refused it."""
+        if self._node is None:
+            outcomes: list[ChainError | None] = []
+            for raw in raws:
+                try:
+                    self.send_raw_transaction(raw)
+                    outcomes.append(None)
+                except ChainUnavailableError:
+                    raise
+                except ChainError as exc:
+                    outcomes.append(exc)
+            return outcomes
+        answers = self._batch([("eth_sendRawTransaction", [_hex(raw)]) for raw in raws])
+        return [
+            None if answer.get("error") is None else _send_refusal(str(answer["error"].get("message") or ""))
+            for answer in answers
+        ]
+
+    def get_receipts(self, tx_hashes: Sequence[str]) -> list[Receipt | None]:
+        """Receipts of mined transactions, None for those not mined (yet), in order."""
+        if self._node is None:
+            return [self.get_receipt(tx_hash) for tx_hash in tx_hashes]
+        receipts: list[Receipt | None] = []
+        for answer in self._batch([("eth_getTransactionReceipt", [tx_hash]) for tx_hash in tx_hashes]):
+            if answer.get("error") is not None:
+                raise ChainError(f"eth_getTransactionReceipt failed: {answer['error'].get('message')}")
+            result = answer.get("result")
+            receipts.append(None if not result or result.get("blockNumber") is None else _receipt_from_json(result))
+        return receipts
+
+    def get_blocks(self, numbers: Sequence[int]) -> list[BlockInfo]:
+        """Headers of existing blocks, in the order of ``numbers`` (the indexer reads hundreds per window)."""
+        if self._node is None:
+            return [self.get_block(number) for number in numbers]
+        blocks: list[BlockInfo] = []
+        answers = self._batch([("eth_getBlockByNumber", [hex(number), False]) for number in numbers])
+        for number, answer in zip(numbers, answers, strict=True):
+            if answer.get("error") is not None:
+                raise ChainError(f"eth_getBlockByNumber failed: {answer['error'].get('message')}")
+            raw = answer.get("result")
+            if not raw:
+                raise ChainError(f"block {number} does not exist on the chain", code="block_not_found")
+            blocks.append(
+                BlockInfo(
+                    number=int(raw["number"], 16),
+                    hash=raw["hash"],
+                    parent_hash=raw["parentHash"],
+                    timestamp=int(raw["timestamp"], 16),
+                    base_fee=int(raw["baseFeePerGas"], 16) if raw.get("baseFeePerGas") is not None else None,
+                )
+            )
+        return blocks
+
+    def _single(self, method: str, params: list[Any]) -> dict[str, Any]:
+        node = self._node
+        assert node is not None
+        return self._rpc(lambda: node.single(method, params))
+
+    def _result(self, method: str, params: list[Any]) -> Any:
+        answer = self._single(method, params)
+        if answer.get("error") is not None:
+            raise ChainError(f"{method} failed: {answer['error'].get('message')}")
+        return answer["result"]
+
+    def _batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        node = self._node
+        assert node is not None
+        answers: list[dict[str, Any]] = []
+        for start in range(0, len(calls), BATCH_CHUNK):
+            chunk = calls[start : start + BATCH_CHUNK]
+            answers.extend(self._rpc(lambda chunk=chunk: node.batch(chunk)))  # type: ignore[misc]
+        return answers
+
+    def _estimate_or_revert(self, tx: dict[str, Any]) -> int | CallReverted:
+        try:
+            return self.estimate_gas(tx)
+        except CallReverted as exc:
+            return exc
+
     def transaction_count(self, address: str, block: str = "pending") -> int:
         checksum = to_checksum_address(address)
+        if self._node is not None:
+            return int(self._result("eth_getTransactionCount", [checksum, block]), 16)
         return int(self._rpc(lambda: self.w3.eth.get_transaction_count(checksum, block)))  # type: ignore[arg-type]
 
     def get_logs(
@@ -360,6 +553,13 @@ class Web3Chain:
         }
         if topics:
             params["topics"] = [_hex(t) if isinstance(t, bytes) else t for t in topics]
+        if self._node is not None:
+            # Read raw: web3's result formatting cost ~14x the request itself per log (docs/PERFORMANCE.md).
+            answer = self._single("eth_getLogs", [{**params, "fromBlock": hex(from_block), "toBlock": hex(to_block)}])
+            if answer.get("error") is not None:
+                message = answer["error"].get("message")
+                raise ChainError(f"eth_getLogs failed: {message}", code="get_logs_failed")
+            return [_log_from_json(log) for log in answer["result"]]
         try:
             logs = self._rpc(lambda: self.w3.eth.get_logs(params))  # type: ignore[arg-type]
         except Web3RPCError as exc:

@@ -27,7 +27,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +38,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from govledger.chain.abi import json_friendly
-from govledger.chain.client import AlreadyKnownError, Chain, NonceTooLowError, Receipt
+from govledger.chain.client import AlreadyKnownError, CallReverted, Chain, NonceTooLowError, Receipt
 from govledger.chain.contracts import BoundContract
 from govledger.chain.deploy import Deployment
-from govledger.chain.transactions import build_transaction, estimate_gas, explain_failure
+from govledger.chain.transactions import GAS_MARGIN, build_transaction, explain_failure, revert_error
 from govledger.db.engine import is_postgres, session_scope
 from govledger.db.models import AccountNonce, Operation, OperationStatus, utc_now
 from govledger.errors import (
@@ -66,6 +66,12 @@ FAILED = OperationStatus.FAILED.value
 
 #: Gas of a plain value transfer, used for the self-transfer that fills an unusable nonce.
 TRANSFER_GAS = 21_000
+#: A transaction the node's pool does not hold is sent again after this long (not rebroadcast_after_seconds).
+FORGOTTEN_RESEND_SECONDS = 2.0
+#: In-flight transactions are looked at again at the same chain head only after this long (re-broadcasts,
+#: a re-org that kept the height); otherwise only when a new block arrives. Looking costs a query over every
+#: in-flight row, and polling runs several times per block.
+TRACK_SAME_HEAD_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,9 @@ class TxManager:
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._settled_listeners: list[Callable[[list[Operation]], None]] = []
+        self._tracked_head: int | None = None
+        self._tracked_at = float("-inf")
 
     # ------------------------------------------------------------ what callers use
 
@@ -153,6 +162,14 @@ class TxManager:
 
     def get(self, operation_id: str) -> OperationPublic:
         return self.store.get(operation_id)
+
+    def on_settled(self, listener: Callable[[list[Operation]], None]) -> None:
+        """Call ``listener`` with the operations this process saw confirmed or failed, after each round.
+
+        For in-process memories of chain state (department standing, verification answers) that must not
+        outlive a change this service itself made.
+        """
+        self._settled_listeners.append(listener)
 
     def wait(self, operation_id: str, timeout: float) -> OperationPublic:
         """The operation once confirmed or failed, or as it stands when ``timeout`` seconds have passed."""
@@ -269,35 +286,37 @@ class TxManager:
                 .order_by(col(Operation.created_at), col(Operation.id))
                 .limit(room)
             ).all()
-        plans: list[_Plan] = []
-        for operation in candidates:
-            plan = self._plan(operation, signer)
-            if plan is not None:
-                plans.append(plan)
+        plans = self._plan(list(candidates), signer)
         if not plans:
             return 0
         fees = self.chain.fee_fields()
         signed = self._claim_and_sign(signer, plans, fees)
-        for operation_id, raw in signed:
-            self._broadcast(operation_id, raw)
+        self._broadcast(signed)
         return len(signed)
 
-    def _plan(self, operation: Operation, signer: Signer) -> _Plan | None:
-        contract = self.contract(operation.contract)
-        interface = contract.interface
-        data = interface.encode_call(
-            operation.function, interface.coerce_args(operation.function, json.loads(operation.args_json))
+    def _plan(self, operations: list[Operation], signer: Signer) -> list[_Plan]:
+        """Calldata and gas of each operation, estimated in one batch; fails those the contract refuses."""
+        drafts: list[tuple[Operation, BoundContract, bytes]] = []
+        for operation in operations:
+            contract = self.contract(operation.contract)
+            interface = contract.interface
+            data = interface.encode_call(
+                operation.function, interface.coerce_args(operation.function, json.loads(operation.args_json))
+            )
+            drafts.append((operation, contract, data))
+        estimates = self.chain.estimate_gas_many(
+            [{"from": signer.address, "to": contract.address, "data": data} for _, contract, data in drafts]
         )
-        try:
-            gas = estimate_gas(self.chain, interface, sender=signer.address, to=contract.address, data=data)
-        except ContractRevertError as exc:
-            # It may depend on a write accepted before it that is not mined yet (approve after propose, from
-            # any department): the refusal is final only once every earlier write has settled.
-            if self._earlier_writes_unsettled(operation):
-                return None
-            self._fail_unsent(operation.id, exc)
-            return None
-        return _Plan(operation.id, contract.address, data, gas)
+        plans: list[_Plan] = []
+        for (operation, contract, data), estimate in zip(drafts, estimates, strict=True):
+            if isinstance(estimate, CallReverted):
+                # It may depend on a write accepted before it that is not mined yet (approve after propose,
+                # from any department): the refusal is final only once every earlier write has settled.
+                if not self._earlier_writes_unsettled(operation):
+                    self._fail_unsent(operation.id, revert_error(contract.interface, estimate.data))
+                continue
+            plans.append(_Plan(operation.id, contract.address, data, int(estimate * GAS_MARGIN)))
+        return plans
 
     def _earlier_writes_unsettled(self, operation: Operation) -> bool:
         with session_scope(self.engine, read_only=True) as session:
@@ -370,19 +389,24 @@ class TxManager:
         session.add(row)
         return first
 
-    def _broadcast(self, operation_id: str, raw: bytes) -> None:
-        self._last_broadcast[operation_id] = time.monotonic()
+    def _broadcast(self, signed: list[tuple[str, bytes]]) -> None:
+        """Send signed transactions (one JSON-RPC batch), in nonce order; refusals are counted per operation."""
+        if not signed:
+            return
+        now = time.monotonic()
+        for operation_id, _ in signed:
+            self._last_broadcast[operation_id] = now
         try:
-            self.chain.send_raw_transaction(raw)
-        except (AlreadyKnownError, NonceTooLowError):
-            # Already in the pool, or the nonce is used: the tracker looks for the receipt.
-            pass
+            outcomes = self.chain.send_raw_transactions([raw for _, raw in signed])
         except ChainUnavailableError as exc:
-            log.warning("operation %s not sent yet, node unreachable: %s", operation_id, exc.message)
-        except ChainError as exc:
+            log.warning("%d operations not sent yet, node unreachable: %s", len(signed), exc.message)
+            return
+        for (operation_id, _), refusal in zip(signed, outcomes, strict=True):
+            if refusal is None or isinstance(refusal, AlreadyKnownError | NonceTooLowError):
+                continue  # sent; or already in the pool, or the nonce is used: the tracker looks for the receipt
             refusals = self._send_refusals.get(operation_id, 0) + 1
             self._send_refusals[operation_id] = refusals
-            log.warning("node refused operation %s (%d times): %s", operation_id, refusals, exc.message)
+            log.warning("node refused operation %s (%d times): %s", operation_id, refusals, refusal.message)
 
     def _fail_unsent(self, operation_id: str, exc: ContractRevertError) -> None:
         with session_scope(self.engine) as session:
@@ -406,6 +430,11 @@ class TxManager:
         if not senders:
             return 0
         head = self.chain.block_number()
+        now = time.monotonic()
+        same_head_wait = min(TRACK_SAME_HEAD_SECONDS, self.options.rebroadcast_after_seconds)
+        if head == self._tracked_head and now - self._tracked_at < same_head_wait:
+            return 0  # no new block since the last look: no receipt can have appeared
+        self._tracked_head, self._tracked_at = head, now
         for sender in senders:
             settled += self._track_for(self._signers_by_address[sender], head)
         if settled:
@@ -427,22 +456,35 @@ class TxManager:
         if not in_flight:
             return 0
         mined_nonces = self.chain.transaction_count(signer.address, "latest")
+        # The node's pool no longer holding a nonce we sent (it restarted, or dropped it) is worth a re-send
+        # at once: every later transaction of the account waits behind it.
+        known_nonces = mined_nonces
+        if any((operation.nonce or 0) >= mined_nonces for operation in in_flight):
+            known_nonces = self.chain.transaction_count(signer.address, "pending")
         now = time.monotonic()
         finished: list[tuple[Operation, Receipt]] = []
         requeue: list[str] = []
         fill: list[Operation] = []
         mined_not_final: list[tuple[str, Receipt | None]] = []
+        resend: list[tuple[str, bytes]] = []
+        mined: list[Operation] = []
         for operation in in_flight:
             assert operation.nonce is not None and operation.tx_hash is not None and operation.raw_tx is not None
-            if operation.nonce >= mined_nonces:
-                if operation.block_number is not None:
-                    mined_not_final.append((operation.id, None))  # re-org took it out of its block
-                if self._send_refusals.get(operation.id, 0) >= self.options.max_send_refusals:
-                    fill.append(operation)
-                elif now - self._last_broadcast.get(operation.id, 0.0) >= self.options.rebroadcast_after_seconds:
-                    self._broadcast(operation.id, bytes.fromhex(operation.raw_tx))
+            if operation.nonce < mined_nonces:
+                mined.append(operation)
                 continue
-            receipt = self.chain.get_receipt(operation.tx_hash)
+            if operation.block_number is not None:
+                mined_not_final.append((operation.id, None))  # re-org took it out of its block
+            if self._send_refusals.get(operation.id, 0) >= self.options.max_send_refusals:
+                fill.append(operation)
+            else:
+                since = now - self._last_broadcast.get(operation.id, float("-inf"))
+                forgotten = operation.nonce >= known_nonces and since >= FORGOTTEN_RESEND_SECONDS
+                if forgotten or since >= self.options.rebroadcast_after_seconds:
+                    resend.append((operation.id, bytes.fromhex(operation.raw_tx)))
+        self._broadcast(resend)
+        receipts = self.chain.get_receipts([operation.tx_hash or "" for operation in mined])
+        for operation, receipt in zip(mined, receipts, strict=True):
             if receipt is None:
                 first_seen = self._foreign_nonce_since.setdefault(operation.id, now)
                 if now - first_seen >= self.options.foreign_nonce_grace_seconds:
@@ -467,10 +509,18 @@ class TxManager:
         if not (finished or mined_not_final or requeue):
             return
         outcomes = [(operation.id, receipt, self._outcome(operation, receipt)) for operation, receipt in finished]
+        settled: list[Operation] = []
         now = utc_now()
         with session_scope(self.engine) as session:
+            touched = [operation_id for operation_id, _, _ in outcomes]
+            touched += [operation_id for operation_id, _ in mined_not_final] + requeue
+            rows = {
+                row.id: row
+                for start in range(0, len(touched), 500)
+                for row in session.exec(select(Operation).where(col(Operation.id).in_(touched[start : start + 500])))
+            }
             for operation_id, receipt, outcome in outcomes:
-                row = session.get(Operation, operation_id)
+                row = rows.get(operation_id)
                 if row is None or row.status != SUBMITTED:
                     continue  # another process settled it first
                 row.block_number = receipt.block_number
@@ -480,16 +530,17 @@ class TxManager:
                 for name, value in fields.items():
                     setattr(row, name, value)
                 session.add(row)
+                settled.append(row)
                 self._forget(operation_id)
             for operation_id, maybe_receipt in mined_not_final:
-                row = session.get(Operation, operation_id)
+                row = rows.get(operation_id)
                 if row is None or row.status != SUBMITTED:
                     continue
                 row.block_number = maybe_receipt.block_number if maybe_receipt else None
                 row.block_hash = maybe_receipt.block_hash if maybe_receipt else None
                 session.add(row)
             for operation_id in requeue:
-                row = session.get(Operation, operation_id)
+                row = rows.get(operation_id)
                 if row is None or row.status != SUBMITTED:
                     continue
                 log.warning("operation %s: nonce %s was used by another transaction; signing again", row.id, row.nonce)
@@ -503,6 +554,18 @@ class TxManager:
                 self._forget(operation_id)
             if requeue:
                 self._wake.set()
+            # Before the commit as well as after it: a caller waiting for one of these operations may see it
+            # confirmed as soon as it commits, and must not then be answered from a memory that predates it.
+            self._tell_settled(settled)
+        self._tell_settled(settled)
+
+    def _tell_settled(self, settled: list[Operation]) -> None:
+        if settled:
+            for listener in self._settled_listeners:
+                try:
+                    listener(settled)
+                except Exception:
+                    log.exception("a listener for settled operations failed")
 
     def _outcome(self, operation: Operation, receipt: Receipt) -> tuple[str, dict[str, Any]]:
         """Final status and fields of a mined operation: its decoded events, or why it failed."""

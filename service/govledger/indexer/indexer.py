@@ -23,7 +23,7 @@ from govledger.chain.contracts import BoundContract
 from govledger.chain.deploy import Deployment
 from govledger.errors import ChainError, ChainUnavailableError, GovLedgerError, ValidationError
 from govledger.indexer.finality import final_block_number
-from govledger.indexer.mapping import event_row
+from govledger.indexer.mapping import LogDecoder, event_row
 from govledger.indexer.store import (
     BlockRef,
     CheckpointMovedError,
@@ -73,6 +73,9 @@ class Indexer:
             contract.address.lower(): deployment.bind(chain, contract_name)
             for contract_name, contract in deployment.contracts.items()
         }
+        self._decoder = LogDecoder(
+            {address: (contract.name, contract.interface) for address, contract in self._contracts.items()}
+        )
         self.scope = IndexerScope(
             name=name,
             chain_id=chain.chain_id,
@@ -214,22 +217,30 @@ class Indexer:
             return last, end_before, logs
 
     def _row(self, log: LogEntry, block: BlockInfo) -> dict[str, Any] | None:
-        contract = self._contracts.get(log.address.lower())
-        event = contract.decode_log(log) if contract is not None else None
-        if contract is None or event is None:
+        decoded = self._decoder.decode(log)
+        if decoded is None:
             # Only possible with artifacts that differ from the deployed code, which start-up refuses.
             logger.warning("indexer %s: skipped an undecodable log %s#%d", self.name, log.tx_hash, log.log_index)
             return None
+        contract_name, event = decoded
         return event_row(
             chain_id=self.scope.chain_id,
-            contract_name=contract.name,
+            contract_name=contract_name,
             log=log,
             event=event,
             block_timestamp=block.timestamp,
         )
 
     def _blocks(self, numbers: Iterable[int]) -> dict[int, BlockInfo]:
-        return {number: self._block(number) for number in sorted(numbers)}
+        """The headers of ``numbers``, read in JSON-RPC batches: a busy window has hundreds of blocks with events."""
+        wanted = sorted(numbers)
+        try:
+            return {block.number: block for block in self.chain.get_blocks(wanted)}
+        except GovLedgerError:
+            raise
+        except Exception as exc:
+            # web3 reports a block that vanished in a re-org with its own exception type.
+            raise ChainError(f"blocks {wanted[0]}-{wanted[-1]} are not all available from the node: {exc}") from exc
 
     def _block(self, number: int) -> BlockInfo:
         try:

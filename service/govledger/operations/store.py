@@ -32,10 +32,8 @@ class OperationStore:
         Returns the operation and whether it was created now.
         """
         request_hash = request.request_hash()
-        if request.idempotency_key is not None:
-            existing = self._by_key(request.department, request.idempotency_key)
-            if existing is not None:
-                return self._same_request(existing, request_hash), False
+        # Insert first and look for the earlier operation only when the key's unique index refuses the row:
+        # retries are the exception, so the usual request costs one transaction, not a read and a write.
         row = Operation(
             department=request.department,
             kind=request.kind,
@@ -52,7 +50,7 @@ class OperationStore:
             with session_scope(self.engine) as session:
                 session.add(row)
         except ConflictError:
-            # Two identical retries raced; the unique constraint let exactly one in.
+            # A retry (or two identical retries racing): the unique constraint let exactly one in.
             if request.idempotency_key is None:
                 raise
             existing = self._by_key(request.department, request.idempotency_key)

@@ -86,7 +86,7 @@ class BatchWriter:
                 "request_hash": request_hash,
                 "batch_id": batch.id,
                 "leaf_index": index,
-                "leaf_hash": tree.leaf_hash(record.leaf_values()),
+                "leaf_hash": tree.leaf_hash_at(index),
                 "proof_json": json.dumps(proofs[index]),
             }
             for index, record in enumerate(records)
@@ -136,7 +136,7 @@ class BatchWriter:
                         "id": row.id,
                         "batch_id": batch.id,
                         "leaf_index": index,
-                        "leaf_hash": tree.leaf_hash(_leaf_values(row)),
+                        "leaf_hash": tree.leaf_hash_at(index),
                         "proof_json": json.dumps(proofs[index]),
                     }
                     for index, row in enumerate(pending)

@@ -14,16 +14,17 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from govledger.chain.txmanager import TxManager
-from govledger.consortium.authority import require_department_role
+from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, decode_department_code, encode_department_code
 from govledger.db.engine import session_scope
-from govledger.db.models import AnchoredRecord, ChainEvent, RecordBatch
+from govledger.db.models import AnchoredRecord, ChainEvent, RecordBatch, utc_now
 from govledger.errors import ConflictError, ContractRevertError, NotFoundError, PermissionDeniedError, ValidationError
 from govledger.hashing import HashAlgorithm
 from govledger.operations import OperationPublic
 from govledger.operations.writer import ContractWriter
 from govledger.records.batches import BATCH_MODE, BatchWriter, RecordBatcher
 from govledger.records.bundle import build_bundle
+from govledger.records.intake import RecordIntake
 from govledger.records.models import (
     BatchPublic,
     JointRecordIn,
@@ -43,11 +44,13 @@ def _request_hash(payload: Any) -> str:
 
 
 class RecordService:
-    def __init__(self, engine: Engine, tx_manager: TxManager, batcher: RecordBatcher):
+    def __init__(self, engine: Engine, tx_manager: TxManager, authority: DepartmentAuthority, batcher: RecordBatcher):
         self.engine = engine
         self.tx_manager = tx_manager
+        self.authority = authority
         self.batcher = batcher
         self.writer: BatchWriter = batcher.writer
+        self.intake = RecordIntake(engine)
         self.writes = ContractWriter(tx_manager, CONTRACT)
         self.chain_id = tx_manager.chain.chain_id
 
@@ -56,28 +59,23 @@ class RecordService:
     def anchor(self, department: str, record: RecordIn) -> RecordPublic:
         """Queue one record for the next Merkle batch; the same record sent again is the same record."""
         self.tx_manager.signer_for(department)  # refuse at once if this service cannot sign for it
-        require_department_role(self.tx_manager, department, Role.RECORD_KEEPER)
+        self.authority.require(department, Role.RECORD_KEEPER)
         fingerprint = _request_hash(record.fingerprint())
-        existing = self._row(record.record_id, missing_ok=True)
-        if existing is None:
-            row = AnchoredRecord(
-                chain_id=self.chain_id,
-                record_id=record.record_id,
-                department=department,
-                content_hash=record.content_hash or "",
-                hash_algorithm=record.hash_algorithm,
-                schema_id=record.schema_id,
-                mode=BATCH_MODE,
-                request_hash=fingerprint,
-            )
-            try:
-                with session_scope(self.engine) as session:
-                    session.add(row)
-            except ConflictError:
-                existing = self._row(record.record_id)
-            else:
-                self.batcher.notify()
-                return self._public(row)
+        row = {
+            "chain_id": self.chain_id,
+            "record_id": record.record_id,
+            "department": department,
+            "content_hash": record.content_hash or "",
+            "hash_algorithm": record.hash_algorithm,
+            "schema_id": record.schema_id,
+            "mode": BATCH_MODE,
+            "request_hash": fingerprint,
+            "created_at": utc_now(),
+        }
+        if self.intake.add(row):
+            self.batcher.notify()
+            return self._public(AnchoredRecord.model_validate(row), queued=True)
+        existing = self._row(record.record_id)
         if existing.department != department or existing.request_hash != fingerprint:
             raise ConflictError(
                 f"record {record.record_id} is already anchored with other content or by another department; "
@@ -89,7 +87,7 @@ class RecordService:
     def anchor_many(self, department: str, records: list[RecordIn], idempotency_key: str | None) -> BatchPublic:
         """Anchor up to 10,000 records in one Merkle batch and one transaction."""
         self.tx_manager.signer_for(department)
-        require_department_role(self.tx_manager, department, Role.RECORD_KEEPER)
+        self.authority.require(department, Role.RECORD_KEEPER)
         request_hash = _request_hash([r.fingerprint() for r in records])
         batch, operation = self.writer.anchor_many(department, records, idempotency_key, request_hash)
         return BatchPublic(
@@ -102,7 +100,7 @@ class RecordService:
 
     def anchor_joint(self, department: str, record: JointRecordIn, idempotency_key: str | None) -> OperationPublic:
         """Anchor a record on its own so that co-maintainers can add versions and others endorse them."""
-        require_department_role(self.tx_manager, department, Role.RECORD_KEEPER)
+        self.authority.require(department, Role.RECORD_KEEPER)
         if department in record.co_maintainers:
             raise ValidationError("the owner cannot also be a co-maintainer", code="invalid_co_maintainer")
         fingerprint = _request_hash(
@@ -257,7 +255,7 @@ class RecordService:
 
     def _require_named(self, department: str, record_id: str) -> None:
         """Only departments named on a record (owner, co-maintainers) may change or endorse it: 403 otherwise."""
-        require_department_role(self.tx_manager, department)
+        self.authority.require(department)
         self._on_chain(record_id)
         named = self.tx_manager.contract(CONTRACT).call(
             "isNamed", encode_short_id(record_id), encode_department_code(department)
@@ -282,8 +280,9 @@ class RecordService:
         with session_scope(self.engine, read_only=True) as session:
             return session.get(RecordBatch, batch_id)
 
-    def _public(self, row: AnchoredRecord, *, with_history: bool = False) -> RecordPublic:
-        batch = self._batch(row.batch_id)
+    def _public(self, row: AnchoredRecord, *, with_history: bool = False, queued: bool = False) -> RecordPublic:
+        """The record as the API shows it; ``queued`` means just stored, so no batch or operation to look up."""
+        batch = None if queued else self._batch(row.batch_id)
         operation_id = batch.operation_id if batch else row.operation_id
         operation = self.tx_manager.get(operation_id) if operation_id else None
         if operation is None:

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from govledger.chain.contracts import BoundContract
 from govledger.chain.txmanager import TxManager
-from govledger.consortium.authority import require_department_role
+from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, decode_department_code, encode_department_code
 from govledger.db.engine import session_scope
 from govledger.db.models import ChainEvent
@@ -47,9 +47,10 @@ def _timestamp(value: int) -> datetime | None:
 
 
 class SharingService:
-    def __init__(self, engine: Engine, tx_manager: TxManager):
+    def __init__(self, engine: Engine, tx_manager: TxManager, authority: DepartmentAuthority):
         self.engine = engine
         self.tx_manager = tx_manager
+        self.authority = authority
         self.contract: BoundContract = tx_manager.contract(CONTRACT)
         self.writes = ContractWriter(tx_manager, CONTRACT)
         self.chain_id = tx_manager.chain.chain_id
@@ -57,7 +58,7 @@ class SharingService:
     # ------------------------------------------------------------ writes
 
     def register_dataset(self, department: str, dataset: DatasetIn, idempotency_key: str | None) -> OperationPublic:
-        require_department_role(self.tx_manager, department, Role.DATA_OWNER)
+        self.authority.require(department, Role.DATA_OWNER)
         return self.writes.submit(
             department,
             "sharing.register_dataset",
@@ -67,7 +68,7 @@ class SharingService:
         )
 
     def grant(self, department: str, dataset_id: str, grant: GrantIn, idempotency_key: str | None) -> OperationPublic:
-        require_department_role(self.tx_manager, department, Role.DATA_OWNER)
+        self.authority.require(department, Role.DATA_OWNER)
         owner = self.dataset(dataset_id).owner
         if owner != department:
             raise PermissionDeniedError(
@@ -93,7 +94,7 @@ class SharingService:
         )
 
     def revoke(self, department: str, grant_id: str, revoke: RevokeIn, idempotency_key: str | None) -> OperationPublic:
-        require_department_role(self.tx_manager, department, Role.DATA_OWNER)
+        self.authority.require(department, Role.DATA_OWNER)
         grant = self.grant_of(grant_id)
         if grant.owner != department:
             raise PermissionDeniedError(
@@ -108,7 +109,7 @@ class SharingService:
         )
 
     def log_use(self, department: str, grant_id: str, use: UseIn, idempotency_key: str | None) -> OperationPublic:
-        require_department_role(self.tx_manager, department)
+        self.authority.require(department)
         grant = self.grant_of(grant_id)
         if grant.consumer != department:
             raise PermissionDeniedError(

@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("chain_id", "root", name="uq_record_batches_chain_id_root"),
-        sa.UniqueConstraint(
-            "department", "idempotency_key", name="uq_record_batches_department_idempotency_key"
-        ),
+        sa.UniqueConstraint("department", "idempotency_key", name="uq_record_batches_department_idempotency_key"),
     )
     op.create_index("ix_record_batches_department", "record_batches", ["department"])
     op.create_index("ix_record_batches_operation_id", "record_batches", ["operation_id"])
