@@ -143,7 +143,14 @@ def deploy(
 
 #: The C HTTP parser and event loop (1.4x the requests of the pure-Python ones on this project's benchmark
 #: machine), and no uvicorn access log: the API's own middleware writes one line per request, with its id.
-UVICORN_OPTIONS: dict[str, Any] = {"http": "httptools", "loop": "uvloop", "access_log": False}
+#: Idle keep-alive connections are kept longer than clients keep theirs (httpx and requests: 5 s), so a
+#: client never sends a request on a connection the server is closing at that moment (a reset).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "http": "httptools",
+    "loop": "uvloop",
+    "access_log": False,
+    "timeout_keep_alive": 30,
+}
 
 
 @app.command()
