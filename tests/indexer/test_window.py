@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from govledger.errors import ValidationError
-from govledger.indexer.window import GROW_AFTER_SUCCESSES, LIFT_CEILING_AFTER_SUCCESSES, BlockWindow
+from govledger.indexer.window import (
+    GROW_AFTER_SUCCESSES,
+    LIFT_CEILING_AFTER_SUCCESSES,
+    MAX_LOGS_PER_WINDOW,
+    BlockWindow,
+)
 
 
 def test_the_window_halves_on_each_refusal_down_to_one_block():
@@ -57,3 +62,13 @@ def test_a_refusal_restarts_the_run_of_successes():
 def test_an_empty_window_is_refused():
     with pytest.raises(ValidationError):
         BlockWindow(0)
+
+
+def test_a_window_that_brought_too_many_logs_is_read_again_smaller():
+    window = BlockWindow(2000)
+    assert not window.too_dense(2000, MAX_LOGS_PER_WINDOW)  # at the bound: kept
+    assert window.too_dense(2000, MAX_LOGS_PER_WINDOW * 20)
+    assert window.size == 100  # expected to bring about MAX_LOGS_PER_WINDOW logs
+    assert window.too_dense(100, MAX_LOGS_PER_WINDOW * 1000)
+    assert window.size == 1
+    assert not window.too_dense(1, MAX_LOGS_PER_WINDOW * 1000)  # one block cannot be split further

@@ -32,8 +32,6 @@ from govledger.errors import ConfigurationError, ConflictError, DatabaseUnavaila
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 #: Above the API's 40 request threads plus the background workers.
 SQLITE_POOL_SIZE = 64
-#: Memory-mapped reads of the database file (address space, not resident memory).
-SQLITE_MMAP_BYTES = 1 << 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 POSTGRES_POOL_SIZE = 5
 POSTGRES_MAX_OVERFLOW = 10
@@ -177,9 +175,6 @@ def _configure_sqlite_connection(dbapi_connection: Any, _connection_record: Any)
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
-        # Each pooled connection has its own page cache, which every write elsewhere invalidates; reading the
-        # file through a shared memory map instead spares each connection re-reading the pages it needs.
-        cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
     finally:
         cursor.close()
 

@@ -213,6 +213,8 @@ class Indexer:
                     self.window.size,
                 )
                 continue
+            if self.window.too_dense(last - first + 1, len(logs)):
+                continue  # dropped unread: the same blocks again, fewer at a time, so memory stays bounded
             self.window.succeeded()
             return last, end_before, logs
 

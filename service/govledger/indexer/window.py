@@ -18,6 +18,10 @@ GROW_AFTER_SUCCESSES = 4
 #: Successful requests in a row before the ceiling set by a refusal is lifted.
 LIFT_CEILING_AFTER_SUCCESSES = 64
 
+#: Logs one window should bring at most: a window's logs, decoded events and rows are all in memory at once,
+#: so a dense stretch of chain read 2,000 blocks at a time could take gigabytes (several KB per event).
+MAX_LOGS_PER_WINDOW = 5_000
+
 
 class BlockWindow:
     """How many blocks the next log request covers (between 1 and ``maximum``)."""
@@ -39,6 +43,15 @@ class BlockWindow:
             return False
         self.ceiling = self.size - 1
         self.size = max(1, self.size // 2)
+        return True
+
+    def too_dense(self, blocks: int, logs: int) -> bool:
+        """After a read of ``logs`` logs over ``blocks`` blocks: True, with a smaller window, if it brought more
+        than MAX_LOGS_PER_WINDOW, so that the caller reads the stretch again in smaller pieces."""
+        if logs <= MAX_LOGS_PER_WINDOW or blocks <= 1:
+            return False
+        self._successes = 0
+        self.size = max(1, min(blocks - 1, blocks * MAX_LOGS_PER_WINDOW // logs))
         return True
 
     def succeeded(self) -> None:
