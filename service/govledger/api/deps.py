@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, Query, Request, Security
@@ -60,7 +60,11 @@ class AppRuntime(Protocol):
     def stop(self) -> None: ...
 
 
-def get_runtime(request: Request) -> AppRuntime:
+# Dependencies that only read request state are ``async def``: FastAPI runs a plain ``def`` dependency on a
+# worker thread, and a thread hand-over per dependency per request cost more than the work they do.
+
+
+async def get_runtime(request: Request) -> AppRuntime:
     runtime: AppRuntime = request.app.state.runtime
     return runtime
 
@@ -118,14 +122,14 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_role(*roles: ApiKeyRole | str) -> Callable[[Principal], Principal]:
+def require_role(*roles: ApiKeyRole | str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency returning the principal if its role is one of ``roles``, else 403 forbidden."""
     allowed = tuple(ApiKeyRole(role) for role in roles)
     if not allowed:
         raise ValueError("require_role needs at least one role")
     needed = " or ".join(role.value for role in allowed)
 
-    def principal_with_role(principal: PrincipalDep) -> Principal:
+    async def principal_with_role(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
             raise PermissionDeniedError(
                 f"this action needs an API key with role {needed}; this key has role {principal.role.value}",
@@ -199,7 +203,7 @@ def _presented_key(authorization: str | None, header_key: str | None) -> str:
     return key.strip()
 
 
-def get_service_runtime(request: Request) -> Runtime:
+async def get_service_runtime(request: Request) -> Runtime:
     """The full runtime (transaction manager, deployment, chain) for the routes that write or read the chain."""
     runtime: Runtime = request.app.state.runtime
     return runtime
