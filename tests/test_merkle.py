@@ -169,17 +169,20 @@ def test_malformed_proof_elements_are_refused_not_silently_false():
     assert info.value.code == "invalid_hash"
 
 
-def test_ten_thousand_leaves_build_and_prove_in_well_under_a_second():
+def test_ten_thousand_leaves_build_and_every_proof_verifies():
+    """A batch the size the API accepts (and ten times over the bench's) is built and proved in full.
+
+    Speed is judged by scripts/bench, not here: the timings are printed for the run's record only.
+    """
     values = record_values(10_000)
     started = time.perf_counter()
     tree = StandardMerkleTree.of(values, RECORD_LEAF_ENCODING)
     built = time.perf_counter()
     proofs = tree.proofs()
     proved = time.perf_counter()
+    print(f"merkle leaves=10000 build={built - started:.3f}s proofs={proved - built:.3f}s")
     assert len(proofs) == 10_000 and all(len(p) in (13, 14) for p in proofs)
-    # Measured at about 0.2 s and 0.02 s on one core; the bounds leave room for a slow, busy machine.
-    assert built - started < 1.0, f"building took {built - started:.3f}s"
-    assert proved - built < 0.5, f"all proofs took {proved - built:.3f}s"
+    assert all(verify(tree.root, tree.leaf_hash(value), proof) for value, proof in zip(values, proofs, strict=True))
 
 
 # ------------------------------------------------------------------ properties over batch sizes
