@@ -18,7 +18,7 @@ from govledger.bench.load import (
     run_concurrently,
     watch_while,
 )
-from govledger.bench.operations import operation_confirmed
+from govledger.bench.operations import operations_confirmed
 from govledger.bench.stack import BLOCK_GAS_LIMIT, BLOCK_TIME_SECONDS, Stack, rpc
 from govledger.bench.table import Row
 
@@ -38,7 +38,7 @@ def certificate_body(certificate_id: str) -> dict[str, str]:
 def measure(stack: Stack, *, clients: int, certificates: int, run_tag: str) -> tuple[Row, list[str]]:
     """The row, and the ids of the certificates issued (row 4 verifies them)."""
     client = api_client(stack.api_url, stack.api_key, clients + 32)
-    watcher = ConfirmationWatcher(lambda operation_id: operation_confirmed(client, operation_id))
+    watcher = ConfirmationWatcher(lambda operation_ids: operations_confirmed(client, operation_ids))
     issued: list[str] = []
     per_client = max(1, certificates // clients)
 

@@ -1,4 +1,4 @@
-"""Whether a govledger operation (one chain transaction) is confirmed, for the rows that watch operations."""
+"""Which govledger operations (one chain transaction each) are confirmed, for the rows that watch operations."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ import httpx
 from govledger.bench.load import BenchRunError, expect
 
 
-def operation_confirmed(client: httpx.Client, operation_id: str) -> bool:
-    status = expect(client.get(f"/api/v1/operations/{operation_id}"), 200)["status"]
-    if status == "failed":
-        raise BenchRunError(f"operation {operation_id} failed")
-    return status == "confirmed"
+def operations_confirmed(client: httpx.Client, operation_ids: list[str]) -> set[str]:
+    """The confirmed ones among ``operation_ids``, in one bulk lookup; a failed operation stops the run."""
+    answer = expect(client.post("/api/v1/operations/lookup", json={"ids": operation_ids}), 200)
+    if answer["not_found"]:
+        raise BenchRunError(f"operations unknown to the service: {answer['not_found'][:5]}")
+    confirmed = set()
+    for operation in answer["operations"]:
+        if operation["status"] == "failed":
+            raise BenchRunError(f"operation {operation['id']} failed: {operation['error']}")
+        if operation["status"] == "confirmed":
+            confirmed.add(operation["id"])
+    return confirmed

@@ -6,7 +6,7 @@ import threading
 import time
 
 from govledger.bench.load import ConfirmationWatcher, api_client, expect, run_concurrently, watch_while
-from govledger.bench.operations import operation_confirmed
+from govledger.bench.operations import operations_confirmed
 from govledger.bench.records_single import record_body
 from govledger.bench.stack import Stack
 from govledger.bench.table import Row
@@ -16,7 +16,7 @@ RECORDS_PER_REQUEST = 1000
 
 def measure(stack: Stack, *, clients: int, requests: int, baseline_rps: float, run_tag: str) -> Row:
     client = api_client(stack.api_url, stack.api_key, clients + 16)
-    watcher = ConfirmationWatcher(lambda operation_id: operation_confirmed(client, operation_id))
+    watcher = ConfirmationWatcher(lambda operation_ids: operations_confirmed(client, operation_ids))
     next_request = iter(range(requests))
     lock = threading.Lock()
 

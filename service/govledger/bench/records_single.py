@@ -24,16 +24,23 @@ def record_body(record_id: str) -> dict[str, str]:
     return {"record_id": record_id, "schema_id": "BENCH-SCHEMA", "content_hash": os.urandom(32).hex()}
 
 
-def _is_anchored(client: httpx.Client, record_id: str) -> bool:
-    status = expect(client.get(f"/api/v1/records/{record_id}"), 200)["status"]
-    if status == "failed":
-        raise BenchRunError(f"record {record_id} failed to anchor")
-    return status == "anchored"
+def _anchored(client: httpx.Client, record_ids: list[str]) -> set[str]:
+    """The anchored ones among ``record_ids``, in one bulk lookup; a failed record stops the run."""
+    answer = expect(client.post("/api/v1/records/lookup", json={"ids": record_ids}), 200)
+    if answer["not_found"]:
+        raise BenchRunError(f"records unknown to the service: {answer['not_found'][:5]}")
+    anchored = set()
+    for record in answer["records"]:
+        if record["status"] == "failed":
+            raise BenchRunError(f"record {record['record_id']} failed to anchor")
+        if record["status"] == "anchored":
+            anchored.add(record["record_id"])
+    return anchored
 
 
 def measure(stack: Stack, *, clients: int, records: int, baseline_rps: float, run_tag: str) -> Row:
     client = api_client(stack.api_url, stack.api_key, clients + 32)
-    watcher = ConfirmationWatcher(lambda record_id: _is_anchored(client, record_id))
+    watcher = ConfirmationWatcher(lambda record_ids: _anchored(client, record_ids))
     per_client = max(1, records // clients)
 
     def submit(watcher: ConfirmationWatcher) -> None:

@@ -6,9 +6,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from govledger.db.models import Operation
 
@@ -103,3 +103,19 @@ class OperationPublic(BaseModel):
             submitted_at=row.submitted_at,
             confirmed_at=row.confirmed_at,
         )
+
+
+#: Operations one lookup request may ask about.
+MAX_OPERATION_LOOKUP = 1_000
+OperationId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="An operation id (32 hex characters).")]
+
+
+class OperationLookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[OperationId] = Field(min_length=1, max_length=MAX_OPERATION_LOOKUP, description="Repeats ignored.")
+
+
+class OperationLookupPublic(BaseModel):
+    operations: list[OperationPublic] = Field(description="The operations found, in the order asked.")
+    not_found: list[str] = Field(description="Ids unknown here, or another department's (reported the same way).")

@@ -147,6 +147,21 @@ class RecordPublic(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)
 
 
+#: Ids one lookup request may ask about: a full default batch's worth.
+MAX_LOOKUP_IDS = 1_000
+
+
+class RecordLookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[ShortId] = Field(min_length=1, max_length=MAX_LOOKUP_IDS, description="Record ids (repeats ignored).")
+
+
+class RecordLookupPublic(BaseModel):
+    records: list[RecordPublic] = Field(description="The records found, in the order asked; without history.")
+    not_found: list[str] = Field(description="Ids this service has no record of.")
+
+
 class BatchPublic(BaseModel):
     batch_id: str
     department: str

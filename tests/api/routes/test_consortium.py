@@ -109,6 +109,30 @@ def test_only_department_admins_govern_and_other_departments_operations_are_hidd
     assert audited.status_code == 200
 
 
+def test_a_bulk_operation_lookup_shows_only_what_the_caller_may_see(service: Service):
+    mine = service.client.post(
+        "/api/v1/consortium/proposals?wait=true",
+        headers=service.key(*ADMIN),
+        json={"kind": "set_threshold", "threshold": 1},
+    ).json()
+    unknown = "0" * 32
+    asked = {"ids": [unknown, mine["id"], mine["id"]]}
+    own = service.client.post("/api/v1/operations/lookup", headers=service.key(*ADMIN), json=asked)
+    assert own.status_code == 200, own.text
+    assert [op["id"] for op in own.json()["operations"]] == [mine["id"]]
+    assert own.json()["operations"][0]["status"] == mine["status"]
+    assert own.json()["not_found"] == [unknown]
+    # Another department's operation is reported exactly like an unknown one; an auditor sees it.
+    other = service.client.post(
+        "/api/v1/operations/lookup", headers=service.key("CS-MSA", "department_admin"), json=asked
+    ).json()
+    assert other == {"operations": [], "not_found": [unknown, mine["id"]]}
+    audited = service.client.post("/api/v1/operations/lookup", headers=service.key("CS-AUD", "auditor"), json=asked)
+    assert [op["id"] for op in audited.json()["operations"]] == [mine["id"]]
+    malformed = service.client.post("/api/v1/operations/lookup", headers=service.key(*ADMIN), json={"ids": ["nope"]})
+    assert malformed.status_code == 422 and malformed.json()["error"]["code"] == "invalid_request"
+
+
 def test_a_non_governor_department_is_refused_by_the_contract(service: Service):
     response = service.client.post(
         "/api/v1/consortium/proposals?wait=true",

@@ -177,3 +177,39 @@ def test_auditors_cannot_anchor_and_unknown_records_are_404(service: Service):
     bad = service.client.post("/api/v1/records", headers=service.key(*DRB),
                               json={"record_id": "has space", "schema_id": "s", "content_hash": "zz"})
     assert bad.status_code == 422
+
+
+def test_a_bulk_lookup_tells_which_records_are_anchored_and_which_are_unknown(service: Service):
+    client = service.client
+    batcher = service.demo.runtime.batcher
+    batcher.stop()  # LOOK-0..2 wait unbatched until the batcher runs again
+    for i in range(3):
+        assert client.post("/api/v1/records", headers=service.key(*DRB), json=record(f"LOOK-{i}")).status_code == 202
+    asked = ["LOOK-2", "LOOK-UNKNOWN", "LOOK-0", "LOOK-2", "LOOK-1"]
+    waiting = client.post("/api/v1/records/lookup", headers=service.key(*MSA), json={"ids": asked})
+    assert waiting.status_code == 200, waiting.text
+    body = waiting.json()
+    assert [r["record_id"] for r in body["records"]] == ["LOOK-2", "LOOK-0", "LOOK-1"]  # order asked, repeats once
+    assert body["not_found"] == ["LOOK-UNKNOWN"]
+    assert {r["status"] for r in body["records"]} == {"pending"}
+    batcher.start()
+    anchored = eventually(
+        lambda: client.post("/api/v1/records/lookup", headers=service.key(*DRB), json={"ids": asked}).json(),
+        lambda b: {r["status"] for r in b["records"]} == {"anchored"},
+    )
+    assert {r["status"] for r in anchored["records"]} == {"anchored"}, anchored
+    single = client.get("/api/v1/records/LOOK-1", headers=service.key(*DRB)).json()
+    looked_up = anchored["records"][2]
+    for field in ("batch_id", "batch_root", "leaf_hash", "operation_id", "tx_hash", "block_number", "status"):
+        assert looked_up[field] == single[field], field
+    assert looked_up["history"] == []  # the lookup leaves history to GET /records/{id}
+
+
+def test_a_bulk_lookup_refuses_bad_input_clearly(service: Service):
+    lookup = "/api/v1/records/lookup"
+    too_many = service.client.post(lookup, headers=service.key(*DRB), json={"ids": [f"R-{i}" for i in range(1001)]})
+    assert too_many.status_code == 422 and too_many.json()["error"]["code"] == "invalid_request"
+    assert service.client.post(lookup, headers=service.key(*DRB), json={"ids": []}).status_code == 422
+    assert service.client.post(lookup, headers=service.key(*DRB), json={"ids": ["bad id!"]}).status_code == 422
+    assert service.client.post(lookup, headers=service.key(*DRB), json={"ids": ["A"], "x": 1}).status_code == 422
+    assert service.client.post(lookup, json={"ids": ["A"]}).status_code == 401

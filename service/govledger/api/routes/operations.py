@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from govledger.api.deps import PrincipalDep, ServiceRuntimeDep, WaitDep
 from govledger.apikeys import ApiKeyRole
 from govledger.errors import NotFoundError
 from govledger.operations import OperationPublic
+from govledger.operations.models import OperationLookupIn, OperationLookupPublic
 from govledger.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/operations", tags=["operations"])
@@ -23,6 +26,22 @@ def operation_response(runtime: Runtime, operation: OperationPublic, wait: bool)
         operation.model_dump(mode="json"),
         status_code=status,
         headers={"Location": f"/api/v1/operations/{operation.id}"},
+    )
+
+
+@router.post("/lookup", response_model=OperationLookupPublic)
+def lookup_operations(
+    principal: PrincipalDep, runtime: ServiceRuntimeDep, lookup: Annotated[OperationLookupIn, Body()]
+):
+    """The state of up to 1,000 operations at once: one query for a system tracking many writes."""
+    wanted = list(dict.fromkeys(lookup.ids))
+    visible = {
+        operation.id: operation
+        for operation in runtime.tx_manager.store.get_many(wanted)
+        if principal.role == ApiKeyRole.AUDITOR or operation.department == principal.department
+    }
+    return OperationLookupPublic(
+        operations=[visible[i] for i in wanted if i in visible], not_found=[i for i in wanted if i not in visible]
     )
 
 

@@ -16,6 +16,8 @@ from govledger.records.models import (
     MaintainerIn,
     RecordBatchIn,
     RecordIn,
+    RecordLookupIn,
+    RecordLookupPublic,
     RecordPublic,
     VersionIn,
 )
@@ -55,6 +57,13 @@ def anchor_records(
         result.operation = operation.model_dump(mode="json")
         status = 200 if operation.finished else 202
     return JSONResponse(result.model_dump(mode="json"), status_code=status)
+
+
+@router.post("/lookup", response_model=RecordLookupPublic)
+def lookup_records(_: PrincipalDep, runtime: ServiceRuntimeDep, lookup: Annotated[RecordLookupIn, Body()]):
+    """The anchoring state of up to 1,000 records at once (no history): which are anchored, which wait."""
+    records, not_found = runtime.records.lookup(lookup.ids)
+    return RecordLookupPublic(records=records, not_found=not_found)
 
 
 @router.post("/joint", response_model=OperationPublic, status_code=202, responses=WRITE_RESPONSES)
