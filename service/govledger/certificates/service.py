@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Engine, insert
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from govledger.certificates.holder import holder_commitment, holder_matches, new_salt
 from govledger.certificates.models import (
@@ -35,7 +35,14 @@ from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, encode_department_code
 from govledger.db.engine import session_scope
 from govledger.db.models import ChainEvent, IssuedCertificate
-from govledger.errors import ConflictError, ContractRevertError, NotFoundError, PermissionDeniedError, ValidationError
+from govledger.errors import (
+    ConflictError,
+    ContractRevertError,
+    IdempotencyConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from govledger.hashing import HashAlgorithm, hash_hex, parse_hash_hex
 from govledger.merkle import StandardMerkleTree
 from govledger.operations import OperationPublic
@@ -135,12 +142,26 @@ class CertificateService:
             raise ValidationError("document_hash is required (or upload the document)", code="missing_document")
         cert_id, commitment, returned_salt = self._prepare(certificate)
         args = self._chain_args(cert_id, certificate, commitment)
-        operation = self.writes.submit(
-            department, "certificates.issue", "issue", args, idempotency_key or f"cert:{cert_id}"
-        )
-        self._store(
-            [self._row_values(department, cert_id, certificate, commitment, args, operation.id)], retry_of=operation.id
-        )
+
+        def store_the_certificate(session: Session, operation_id: str) -> None:
+            values = self._row_values(department, cert_id, certificate, commitment, args, operation_id)
+            session.execute(insert(IssuedCertificate), [values])
+
+        try:
+            # One database transaction for the operation and the certificate row.
+            operation = self.writes.submit(
+                department,
+                "certificates.issue",
+                "issue",
+                args,
+                idempotency_key or f"cert:{cert_id}",
+                alongside=store_the_certificate,
+            )
+        except IdempotencyConflictError:
+            raise
+        except ConflictError:
+            # No earlier operation under this key, so the certificate id itself is taken.
+            raise ConflictError("a certificate with this id exists already", code="certificate_exists") from None
         return self._issued(cert_id, certificate.document_hash, commitment, returned_salt, operation)
 
     def issue_batch(

@@ -55,7 +55,7 @@ from govledger.errors import (
 )
 from govledger.keys import Signer
 from govledger.operations.models import OperationPublic, WriteRequest
-from govledger.operations.store import OperationStore
+from govledger.operations.store import Alongside, OperationStore
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,11 @@ class TxManager:
         except KeyError:
             raise ConfigurationError(f"contract {name} is not part of this deployment") from None
 
-    def submit(self, request: WriteRequest) -> OperationPublic:
-        """Persist a write (idempotently) and wake the sender; returns the queued operation."""
+    def submit(self, request: WriteRequest, alongside: Alongside | None = None) -> OperationPublic:
+        """Persist a write (idempotently) and wake the sender; returns the queued operation.
+
+        ``alongside`` stores the caller's rows in the same database transaction (see OperationStore.create).
+        """
         signer = self.signer_for(request.department)
         interface = self.contract(request.contract).interface
         try:
@@ -155,7 +158,7 @@ class TxManager:
             raise ValidationError(
                 f"invalid arguments for {request.function}: {exc}", code="invalid_arguments"
             ) from None
-        operation, created = self.store.create(request, signer.address)
+        operation, created = self.store.create(request, signer.address, alongside)
         if created:
             self._wake.set()
         return operation

@@ -8,15 +8,18 @@ with the same key and the same body gets the first operation back, a different b
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from govledger.db.engine import session_scope
 from govledger.db.models import Operation, OperationStatus
 from govledger.errors import ConflictError, IdempotencyConflictError, NotFoundError
 from govledger.operations.models import OperationPublic, WriteRequest
+
+#: Writes more rows into the session that creates an operation, given the new operation's id.
+Alongside = Callable[[Session, str], None]
 
 
 class OperationStore:
@@ -26,10 +29,15 @@ class OperationStore:
         self.engine = engine
         self.chain_id = chain_id
 
-    def create(self, request: WriteRequest, sender: str) -> tuple[OperationPublic, bool]:
+    def create(
+        self, request: WriteRequest, sender: str, alongside: Alongside | None = None
+    ) -> tuple[OperationPublic, bool]:
         """Persist a new queued operation, or return the existing one for the same Idempotency-Key.
 
-        Returns the operation and whether it was created now.
+        ``alongside(session, operation_id)`` adds the caller's own rows (a certificate, say) to the same
+        database transaction, so the operation and what it is about are stored together or not at all. When
+        one of those rows is refused as a duplicate and the key names no earlier operation, the
+        ConflictError reaches the caller. Returns the operation and whether it was created now.
         """
         request_hash = request.request_hash()
         # Insert first and look for the earlier operation only when the key's unique index refuses the row:
@@ -49,6 +57,8 @@ class OperationStore:
         try:
             with session_scope(self.engine) as session:
                 session.add(row)
+                if alongside is not None:
+                    alongside(session, row.id)
         except ConflictError:
             # A retry (or two identical retries racing): the unique constraint let exactly one in.
             if request.idempotency_key is None:

@@ -8,6 +8,7 @@ from govledger.operations.models import OperationPublic, WriteRequest
 
 if TYPE_CHECKING:
     from govledger.chain.txmanager import TxManager
+    from govledger.operations.store import Alongside
 
 
 class ContractWriter:
@@ -18,7 +19,13 @@ class ContractWriter:
         self.contract = contract
 
     def submit(
-        self, department: str, kind: str, function: str, args: list[Any], idempotency_key: str | None
+        self,
+        department: str,
+        kind: str,
+        function: str,
+        args: list[Any],
+        idempotency_key: str | None,
+        alongside: Alongside | None = None,
     ) -> OperationPublic:
         return self.tx_manager.submit(
             WriteRequest(
@@ -28,5 +35,6 @@ class ContractWriter:
                 function=function,
                 args=args,
                 idempotency_key=idempotency_key,
-            )
+            ),
+            alongside,
         )

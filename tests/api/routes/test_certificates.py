@@ -108,6 +108,23 @@ def test_only_the_issuing_department_changes_a_certificate(service: Service):
     assert service.client.get("/api/v1/verify/certificates/LIC-O-1").json()["status"] == "valid"
 
 
+def test_an_issue_is_idempotent_and_a_taken_id_writes_nothing(service: Service):
+    body = {"certificate_id": "LIC-ONCE", "certificate_type": "business-licence",
+            "document_hash": hashlib.sha256(b"once").hexdigest(), "holder_commitment": "ab" * 32, **window()}
+    first = service.client.post("/api/v1/certificates", headers=service.key(*ISSUER), json=body)
+    again = service.client.post("/api/v1/certificates", headers=service.key(*ISSUER), json=body)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json()["operation"]["id"] == first.json()["operation"]["id"]  # the retry is the same operation
+    changed = service.client.post("/api/v1/certificates", headers=service.key(*ISSUER),
+                                  json={**body, "holder_commitment": "cd" * 32})
+    assert changed.status_code == 409 and changed.json()["error"]["code"] == "idempotency_key_reused"
+    store = service.demo.runtime.tx_manager.store
+    operations_before = sum(store.count_by_status().values())
+    taken = service.client.post("/api/v1/certificates", headers=service.key(*OTHER_ISSUER), json=body)
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "certificate_exists", taken.text
+    assert sum(store.count_by_status().values()) == operations_before  # no operation left behind to fail on chain
+
+
 def test_expired_and_not_yet_valid_certificates(service: Service):
     now = datetime.now(UTC)
     issue(service, "LIC-E-1", b"old", valid_from=(now - timedelta(days=30)).isoformat(),
