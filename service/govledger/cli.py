@@ -157,14 +157,28 @@ UVICORN_OPTIONS: dict[str, Any] = {
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (GOVLEDGER_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (GOVLEDGER_PORT).")] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes (GOVLEDGER_API_PROCESSES). More than 1: that many API processes plus one "
+            "background-worker process (needs a node URL, not the embedded chain).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API, pages and background workers from the configuration (any chain)."""
+    settings = _settings(host=host, port=port, api_processes=processes)
+    if settings.api_processes > 1:
+        from govledger.processes import serve_in_processes
+
+        serve_in_processes(settings, settings.api_processes, UVICORN_OPTIONS)
+        return
     import uvicorn
 
     from govledger.api.app import create_app
     from govledger.runtime import Runtime
 
-    settings = _settings(host=host, port=port)
     runtime = Runtime(settings)
     uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info", **UVICORN_OPTIONS)
 

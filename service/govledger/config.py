@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     block_explorer_tx_url: str | None = Field(
         default=None, description="Explorer link for transactions on the pages, with {tx_hash} (and {block_number})."
     )
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes serving HTTP (`serve --processes`). 1: one process serves and runs the background "
+        "workers. More: that many API processes plus one background-worker process, all sharing the database; "
+        "needs a node URL (not the embedded chain). Rate limits are then per API process, and the department "
+        "authority and verification caches of an API process expire only by time (their *_cache_seconds).",
+    )
     max_request_bytes: int = Field(default=8 << 20, ge=1024, description="Larger request bodies get 413.")
     public_rate_limit_per_minute: int = Field(default=120, ge=1)
     auth_failure_limit_per_minute: int = Field(default=20, ge=1)

@@ -3,7 +3,9 @@
 Middleware, outermost first: security headers -> request id, access log and last-resort 500 ->
 metrics -> body size limit -> FastAPI's own (error handlers, routing). Security headers are outermost so
 that even the last-resort 500 carries them. The runtime's background workers run for the lifetime of
-the app (``runtime.start()`` at start-up, ``runtime.stop()`` at shut-down).
+the app (``runtime.start()`` at start-up, ``runtime.stop()`` at shut-down), except in the API processes of
+``serve --processes N``, where one separate process runs them (``run_background=False``, see
+govledger.processes).
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ DESCRIPTION = (
 DOCS_PATH = "/docs"
 
 
-def create_app(runtime: AppRuntime, *, max_body_bytes: int | None = None) -> FastAPI:
+def create_app(runtime: AppRuntime, *, max_body_bytes: int | None = None, run_background: bool = True) -> FastAPI:
     """The govledger API serving ``runtime``; request bodies over ``max_body_bytes`` get 413.
 
     The limit defaults to the runtime's ``max_request_bytes`` setting (large enough for a 10,000-record batch).
+    ``run_background=False`` leaves the runtime's workers stopped: the app then only reads and writes the
+    database, and another process must run the workers (nonces and batches have a single writer).
     """
     if max_body_bytes is None:
         max_body_bytes = getattr(runtime.settings, "max_request_bytes", DEFAULT_MAX_BODY_BYTES)
@@ -59,6 +63,9 @@ def create_app(runtime: AppRuntime, *, max_body_bytes: int | None = None) -> Fas
         threads = getattr(runtime.settings, "request_threads", None)
         if threads:
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        if not run_background:
+            yield
+            return
         # start()/stop() may block (connecting to the chain, joining threads): keep them off the event loop.
         await anyio.to_thread.run_sync(runtime.start)
         try:

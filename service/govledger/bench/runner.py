@@ -51,6 +51,9 @@ class Size:
 QUICK = Size(8, 240, 2, 2, 8, 160, 8, 3, 3, 5_000)
 MEDIUM = Size(64, 3200, 4, 8, 32, 1600, 32, 8, 6, 20_000)
 FULL = Size(64, 12800, 4, 30, 64, 6400, 32, 15, 10, 100_000)
+#: The setting's own upper bound (govledger.config.Settings.api_processes).
+MAX_PROCESSES = 64
+DEFAULT_PROCESSES = min(os.cpu_count() or 1, 4)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -59,7 +62,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--quick", action="store_true", help="small run, under two minutes (used by the tests)")
     mode.add_argument("--medium", action="store_true", help="a mid-size run, a few minutes")
     parser.add_argument("--keep", type=Path, help="keep the scratch folder (logs, databases) here")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=DEFAULT_PROCESSES,
+        metavar="N",
+        help="API processes of govledger serve (GOVLEDGER_API_PROCESSES), plus its one background-worker "
+        "process when N > 1. Default: one per core, at most 4 (here %(default)s): the API processes are the "
+        "CPU-bound part, the background worker mostly waits on the node, and each process holds a whole "
+        "runtime in memory, so more processes than cores only add memory and context switches.",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.processes <= MAX_PROCESSES:
+        parser.error(f"--processes must be between 1 and {MAX_PROCESSES}")
+    return args
 
 
 def _row(rows: list[Row], failures: list[str], name: str, measure: Callable[[], Row | list[Row]]) -> None:
@@ -81,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     failures: list[str] = []
     print(f"starting anvil and govledger serve in {scratch} ...", file=sys.stderr, flush=True)
-    stack = start_stack(scratch, rate_limit_per_minute=10_000_000)
+    stack = start_stack(scratch, rate_limit_per_minute=10_000_000, processes=args.processes)
     try:
         print(f"  serve pid {stack.server.pid}; measuring the web3.py baseline ...", file=sys.stderr, flush=True)
         baseline, _ = web3_records_per_second(
@@ -142,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(scratch, args.keep, dirs_exist_ok=True)
         shutil.rmtree(scratch, ignore_errors=True)
     mode = "quick" if args.quick else "medium" if args.medium else "full"
-    print(f"\ngovledger benchmark ({mode}; nproc {os.cpu_count()}; anvil 1 s blocks, 30M gas, zero fees)\n")
+    served = "1 process" if args.processes == 1 else f"{args.processes} API processes + 1 background worker"
+    setup = f"nproc {os.cpu_count()}; serve: {served}; anvil 1 s blocks, 30M gas, zero fees"
+    print(f"\ngovledger benchmark ({mode}; {setup})\n")
     print(render(rows))
     for failure in failures:
         print(f"FAILED {failure}")

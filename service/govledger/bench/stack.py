@@ -8,8 +8,10 @@ which BENCH-W3 grants data to in the gas row. Everything runs in a scratch folde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,31 +53,71 @@ def rpc(url: str, method: str, params: list | None = None) -> object:
     return body["result"]
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process under it (children, their children, ...), from the parent ids in /proc.
+
+    ``govledger serve --processes N`` is a parent, N uvicorn workers, the background worker and
+    multiprocessing's resource tracker: the service is all of them.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def _rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass  # the process is gone
+    return None
+
+
 class RssSampler:
-    """Largest resident set size of one process, sampled from /proc every ``interval`` seconds."""
+    """Largest total resident set size of a process and all its descendants, sampled every ``interval`` s.
+
+    Each sample adds up VmRSS over the whole tree at that moment, so the figure is what the service holds at
+    once, however many processes it runs. Shared pages (the same library in two processes) count once per
+    process: the sum is an upper bound of the memory the service takes from the machine.
+    """
 
     def __init__(self, pid: int, interval: float = 0.2):
         self.pid = pid
         self.interval = interval
         self.max_kib = 0
+        #: How many processes the largest sample added up.
+        self.processes_at_max = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    self.max_kib = max(self.max_kib, int(line.split()[1]))
-        except OSError:
-            pass  # the process is gone; keep the largest value seen
+        sizes = [size for size in map(_rss_kib, process_tree(self.pid)) if size is not None]
+        if sizes and sum(sizes) > self.max_kib:
+            self.max_kib = sum(sizes)
+            self.processes_at_max = len(sizes)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self._sample()
 
     def stop(self) -> float:
-        """Stop sampling; the largest RSS seen, in MiB."""
+        """Stop sampling; the largest total RSS seen, in MiB."""
         self._stop.set()
         self._thread.join()
         self._sample()
@@ -84,7 +126,7 @@ class RssSampler:
 
 @dataclass
 class Stack:
-    """A running anvil + deployed system + ``govledger serve``; ``close()`` stops both processes."""
+    """A running anvil + deployed system + ``govledger serve``; ``close()`` stops both (serve stops its children)."""
 
     workdir: Path
     chain_url: str
@@ -100,13 +142,23 @@ class Stack:
 
     def close(self) -> None:
         for process in (self.server, self.anvil):
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 30 s; a killed serve cannot stop its children, so they are killed too."""
+    if process.poll() is not None:
+        return
+    children = process_tree(process.pid)[1:]
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _govledger(env: dict[str, str], cwd: Path, *args: str) -> str:
@@ -156,8 +208,36 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float) -> N
     raise BenchSetupError("govledger serve did not become ready")
 
 
-def start_stack(workdir: Path, *, rate_limit_per_minute: int, extra_env: dict[str, str] | None = None) -> Stack:
-    """Start anvil, deploy with two departments, create an API key and serve; the caller must ``close()``."""
+#: What each process of ``serve --processes N`` logs once it is up: uvicorn for each API process, the CLI for
+#: the background worker.
+API_PROCESS_STARTED = "Application startup complete."
+BACKGROUND_WORKER_STARTED = "worker running"
+
+
+def _wait_all_started(log_path: Path, processes: int, server: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until every API process and the background worker have started, not only the first to answer.
+
+    The others would otherwise still be starting (seconds of CPU each) while the first rows are measured.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchSetupError("govledger serve exited during start-up; see serve.log")
+        log = log_path.read_text(errors="replace")
+        if log.count(API_PROCESS_STARTED) >= processes and BACKGROUND_WORKER_STARTED in log:
+            return
+        time.sleep(0.1)
+    raise BenchSetupError(f"not all {processes} API processes and the background worker started; see serve.log")
+
+
+def start_stack(
+    workdir: Path, *, rate_limit_per_minute: int, processes: int = 1, extra_env: dict[str, str] | None = None
+) -> Stack:
+    """Start anvil, deploy with two departments, create an API key and serve; the caller must ``close()``.
+
+    ``processes`` is ``GOVLEDGER_API_PROCESSES``: above 1, the service runs that many API processes and one
+    background worker, and the stack is returned once all of them have started.
+    """
     anvil, chain_url = _start_anvil(workdir)
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")}
@@ -170,6 +250,7 @@ def start_stack(workdir: Path, *, rate_limit_per_minute: int, extra_env: dict[st
             GOVLEDGER_KEYSTORE_SCRYPT_N=str(2**10),
             GOVLEDGER_RECEIPT_POLL_SECONDS="0.1",
             GOVLEDGER_PUBLIC_RATE_LIMIT_PER_MINUTE=str(rate_limit_per_minute),
+            GOVLEDGER_API_PROCESSES=str(processes),
             **(extra_env or {}),
         )
         api_account = _govledger(env, workdir, "keys", "create", "--department", API_DEPARTMENT).split()[0]
@@ -219,8 +300,10 @@ def start_stack(workdir: Path, *, rate_limit_per_minute: int, extra_env: dict[st
     api_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(api_url, server, timeout=90)
+        if processes > 1:
+            _wait_all_started(workdir / "serve.log", processes, server, timeout=90)
     except BaseException:
-        server.kill()
+        _stop(server)
         anvil.kill()
         raise
     return Stack(

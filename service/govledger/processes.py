@@ -1,0 +1,206 @@
+"""``govledger serve --processes N``: N API processes and one background-worker process, kept running together.
+
+One Python process tops out at about one core. Everything the API and the background workers share is in the
+database (operations, records waiting for a batch, index checkpoints), so API processes that never start the
+runtime's workers, plus exactly one process that runs them, serve the same API as one process does. Exactly
+one, because nonces and the record batcher have a single writer.
+
+    govledger serve           migrations, binds the port, then only supervises
+    ├── API process × N       uvicorn workers on the shared socket: ``api_only_app()`` (run_background=False)
+    └── background worker     ``govledger worker``: transaction manager, record batcher, indexer
+
+uvicorn's supervisor restarts an API process that dies; the same loop restarts the background worker, so the
+service never goes on serving without it. SIGTERM or SIGINT stops them all.
+
+What stays per process: rate limits and metrics counters (each API process has its own), and the department
+authority and verification caches, which in an API process expire only by time (the listeners that clear them
+when an operation settles run in the background worker).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+from govledger.config import Settings, load_settings
+from govledger.errors import ConfigurationError, GovLedgerError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+#: What each API process serves: uvicorn imports and calls it in the process (workers need an import string).
+APP_FACTORY = "govledger.processes:api_only_app"
+#: ``govledger worker``, the very command an operator can run on its own.
+BACKGROUND_WORKER_COMMAND = (sys.executable, "-m", "govledger.cli", "worker")
+#: A background worker that ran this long before it exited is started again at once; one that dies sooner
+#: waits 1 s, then 2, 4, ... up to the maximum, so a worker that cannot start does not eat a core.
+STABLE_SECONDS = 30.0
+MAX_RESTART_DELAY_SECONDS = 30.0
+#: How long a stopping background worker may take (it lets the batcher and transaction manager finish).
+STOP_TIMEOUT_SECONDS = 20.0
+#: govledger.chain.client.EMBEDDED_URL; not imported, because web3 would add ~30 MB to a process that only
+#: supervises.
+EMBEDDED_CHAIN_URL = "embedded"
+
+
+def serve_in_processes(settings: Settings, processes: int, uvicorn_options: Mapping[str, Any]) -> None:
+    """Migrate, then serve from ``processes`` API processes plus one background worker until SIGTERM/SIGINT."""
+    if settings.chain_url == EMBEDDED_CHAIN_URL:
+        raise ConfigurationError(
+            f"--processes {processes} needs a chain node URL (GOVLEDGER_CHAIN_URL): the embedded chain lives "
+            "inside one process; use --processes 1 with it"
+        )
+    # The children read their settings from the environment again (uvicorn's workers and the background worker
+    # are fresh interpreters): the CLI's --host and --port must reach them the same way.
+    os.environ.update(GOVLEDGER_HOST=settings.host, GOVLEDGER_PORT=str(settings.port))
+
+    from govledger.db.migrate import upgrade_database
+
+    # Once, here, before any child starts: they then all find the schema at head and have nothing to do.
+    upgrade_database(settings.resolved_database_url)
+    config = uvicorn.Config(
+        APP_FACTORY,
+        factory=True,
+        workers=processes,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        **uvicorn_options,
+    )
+    background = BackgroundWorker()
+    supervisor = Supervisor(config, [config.bind_socket()], background)
+    background.start()
+    try:
+        supervisor.run()
+    finally:
+        background.stop()
+    if supervisor.an_api_process_failed_to_start():
+        raise GovLedgerError("an API process could not start (see the lines above); everything was stopped")
+
+
+def api_only_app() -> FastAPI:
+    """The app of one API process: the runtime built from the environment, its background workers left off.
+
+    A configuration error ends the process with uvicorn's start-up failure status, which stops the whole
+    service: every API process would fail the same way, so restarting them would only repeat the error.
+    """
+    _configure_logging()
+    from govledger.api.app import create_app
+    from govledger.runtime import Runtime
+
+    try:
+        runtime = Runtime(load_settings())
+    except GovLedgerError as exc:
+        log.error("the API process cannot start: %s", exc.message)
+        sys.exit(STARTUP_FAILURE)
+    return create_app(runtime, run_background=False)
+
+
+def _configure_logging() -> None:
+    """The logging ``govledger.cli.main`` sets up: an API process is started by uvicorn, not by ``main``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class BackgroundWorker:
+    """The one ``govledger worker`` child process; ``keep_alive()`` starts it again whenever it has exited."""
+
+    def __init__(self, command: tuple[str, ...] = BACKGROUND_WORKER_COMMAND):
+        self.command = command
+        self.process: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0
+        self._delay = 0.0
+        self._restart_at: float | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own CLI, a fixed command
+            self.command, preexec_fn=_end_with_parent if sys.platform == "linux" else None
+        )
+        self._started_at = time.monotonic()
+        self._restart_at = None
+        log.info("background worker started (pid %d)", self.process.pid)
+
+    def keep_alive(self) -> None:
+        """Called every half second: notice an exit (once, with a warning), and restart when the delay is over."""
+        if self.process is None or self.process.poll() is None:
+            return
+        now = time.monotonic()
+        if self._restart_at is None:
+            lived = now - self._started_at
+            self._delay = 0.0 if lived >= STABLE_SECONDS else min(max(2 * self._delay, 1.0), MAX_RESTART_DELAY_SECONDS)
+            code = self.process.returncode
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            log.warning(
+                "the background worker (pid %d) %s after %.0f s; starting a new one in %.0f s",
+                self.process.pid,
+                how,
+                lived,
+                self._delay,
+            )
+            self._restart_at = now + self._delay
+        if now >= self._restart_at:
+            self.start()
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it has not finished within ``STOP_TIMEOUT_SECONDS``."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        log.info("stopping the background worker (pid %d)", process.pid)
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning(
+                "the background worker (pid %d) did not stop within %.0f s; killed", process.pid, STOP_TIMEOUT_SECONDS
+            )
+            process.kill()
+            process.wait()
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the supervisor dies, even by SIGKILL.
+
+    An orphaned background worker would keep sending from the departments' accounts next to the one a
+    restarted service starts: two single writers of the same nonces.
+    """
+    if _LIBC is not None:  # loaded in the parent: nothing is imported between fork and exec
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor of its worker processes, also keeping the background worker alive.
+
+    One loop watches both, after it has handled the signals that arrived: on Ctrl-C the whole process group
+    gets SIGINT, and the background worker's exit must read as the shut-down it is, not as a crash to repair.
+    """
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], background: BackgroundWorker):
+        super().__init__(config, sockets)
+        self.background = background
+
+    def keep_subprocess_alive(self) -> None:
+        super().keep_subprocess_alive()
+        if not self.should_exit.is_set() and not self.signal_queue:
+            self.background.keep_alive()
+
+    def an_api_process_failed_to_start(self) -> bool:
+        return any(process.exitcode == STARTUP_FAILURE for process in self.processes)
