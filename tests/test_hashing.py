@@ -10,7 +10,16 @@ import time
 import pytest
 
 from govledger.errors import ValidationError
-from govledger.hashing import HashAlgorithm, digest, digest_stream, hash_hex, keccak256, parse_hash_hex
+from govledger.hashing import (
+    _HASHERS,
+    HashAlgorithm,
+    _CryptographyHasher,
+    digest,
+    digest_stream,
+    hash_hex,
+    keccak256,
+    parse_hash_hex,
+)
 
 # GB/T 32905-2016, appendix A: the two examples of the standard.
 SM3_ABC = "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
@@ -80,13 +89,14 @@ def test_streaming_a_text_file_is_refused(tmp_path):
         digest_stream("sha256", stream)  # type: ignore[arg-type]
 
 
-def test_sm3_runs_at_native_speed():
+def test_sm3_is_the_native_implementation():
+    """SM3 comes from OpenSSL (through cryptography), not from Python code: a 32 MB file hashes in well under a
+    second. Speed itself is the benchmark's business; the rate is printed for the record."""
+    assert isinstance(_HASHERS[HashAlgorithm.SM3](), _CryptographyHasher)
     data = os.urandom(32 << 20)
     started = time.perf_counter()
     digest("sm3", data)
-    elapsed = time.perf_counter() - started
-    # OpenSSL does several hundred MB/s; a pure-Python SM3 would do under 1 MB/s and take a minute here.
-    assert 32 / elapsed > 50, f"SM3 ran at {32 / elapsed:.1f} MB/s"
+    print(f"sm3 {32 / (time.perf_counter() - started):.0f} MB/s")
 
 
 @pytest.mark.parametrize("value", ["0x" + "ab" * 32, "AB" * 32, "0x" + "aB" * 32])
@@ -96,7 +106,10 @@ def test_hash_hex_with_or_without_prefix_parses(value: str):
 
 @pytest.mark.parametrize(
     "value",
-    ["0x" + "ab" * 31, "ab" * 33, "0x" + "zz" * 32, "0X" + "ab" * 32, " " + "ab" * 32, "", None, 12, b"\xab" * 32],
+    [
+        "0x" + "ab" * 31, "ab" * 33, "0x" + "zz" * 32, "0X" + "ab" * 32, " " + "ab" * 32, "", None, 12, b"\xab" * 32,
+        "ab" * 30 + " ab ", "ab " * 21 + "a", "0x0x" + "ab" * 31, "ab" * 31 + "\uff11\uff12",
+    ],
 )
 def test_anything_but_64_hex_digits_is_an_invalid_hash(value: object):
     with pytest.raises(ValidationError) as info:

@@ -354,3 +354,9 @@ def test_values_the_direct_encoder_does_not_take_get_eth_abis_refusal(leaf: list
     with pytest.raises(ValidationError) as refused:
         StandardMerkleTree.of([leaf], ["bytes32", "uint8"])
     assert refused.value.code == "invalid_leaf"
+
+
+def test_proofs_as_json_are_what_json_writes():
+    for size in (1, 2, 7):
+        tree = StandardMerkleTree.of(record_values(size), RECORD_LEAF_ENCODING)
+        assert tree.proofs_json() == [json.dumps(proof) for proof in tree.proofs()]

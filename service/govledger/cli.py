@@ -8,7 +8,6 @@ never as a traceback.
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -21,6 +20,7 @@ import typer
 
 from govledger.config import Settings, load_settings
 from govledger.errors import GovLedgerError, ValidationError
+from govledger.logsetup import configure_logging
 
 app = typer.Typer(
     name="govledger",
@@ -63,9 +63,7 @@ def _settings(**overrides: Any) -> Settings:
 
 def main() -> None:
     """Console entry point: GovLedgerError becomes one line on stderr and exit status 1."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Migrations are routine at every start; only their problems are worth a line.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging()
     try:
         app()
     except GovLedgerError as exc:

@@ -36,6 +36,7 @@ from uvicorn.supervisors import Multiprocess
 
 from govledger.config import Settings, load_settings
 from govledger.errors import ConfigurationError, GovLedgerError
+from govledger.logsetup import configure_logging
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -98,7 +99,7 @@ def api_only_app() -> FastAPI:
     A configuration error ends the process with uvicorn's start-up failure status, which stops the whole
     service: every API process would fail the same way, so restarting them would only repeat the error.
     """
-    _configure_logging()
+    configure_logging()
     from govledger.api.app import create_app
     from govledger.runtime import Runtime
 
@@ -108,12 +109,6 @@ def api_only_app() -> FastAPI:
         log.error("the API process cannot start: %s", exc.message)
         sys.exit(STARTUP_FAILURE)
     return create_app(runtime, run_background=False)
-
-
-def _configure_logging() -> None:
-    """The logging ``govledger.cli.main`` sets up: an API process is started by uvicorn, not by ``main``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class BackgroundWorker:

@@ -193,7 +193,7 @@ class CertificateService:
             for *_, a in prepared
         ]
         tree = StandardMerkleTree.of(values, CERTIFICATE_LEAF_ENCODING)
-        proofs = tree.proofs()
+        proofs = tree.proofs_json()
         key = idempotency_key or f"cert-batch:{tree.root}"
         operation = self.writes.submit(
             department, "certificates.issue_batch", "issueBatch", [tree.root, len(prepared)], key
@@ -203,7 +203,7 @@ class CertificateService:
                 **self._row_values(department, cert_id, certificate, commitment, args, operation.id),
                 "batch_root": tree.root,
                 "leaf_index": index,
-                "proof_json": json.dumps(proofs[index]),
+                "proof_json": proofs[index],
             }
             for index, (cert_id, certificate, commitment, _salt, args) in enumerate(prepared)
         ]

@@ -9,7 +9,6 @@ without ever anchoring a record twice.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -65,7 +64,7 @@ class BatchWriter:
             raise ConflictError("the batch names the same record id more than once", code="duplicate_record_id")
         self._refuse_existing(ids)
         tree = StandardMerkleTree.of([r.leaf_values() for r in records], RECORD_LEAF_ENCODING)
-        proofs = tree.proofs()
+        proofs = tree.proofs_json()
         batch = RecordBatch(
             chain_id=self.chain_id,
             department=department,
@@ -87,7 +86,7 @@ class BatchWriter:
                 "batch_id": batch.id,
                 "leaf_index": index,
                 "leaf_hash": tree.leaf_hash_at(index),
-                "proof_json": json.dumps(proofs[index]),
+                "proof_json": proofs[index],
             }
             for index, record in enumerate(records)
         ]
@@ -125,7 +124,7 @@ class BatchWriter:
             if not pending:
                 return None
             tree = StandardMerkleTree.of([_leaf_values(row) for row in pending], RECORD_LEAF_ENCODING)
-            proofs = tree.proofs()
+            proofs = tree.proofs_json()
             batch = RecordBatch(chain_id=self.chain_id, department=department, root=tree.root, leaf_count=len(pending))
             session.add(batch)
             session.flush()
@@ -137,7 +136,7 @@ class BatchWriter:
                         "batch_id": batch.id,
                         "leaf_index": index,
                         "leaf_hash": tree.leaf_hash_at(index),
-                        "proof_json": json.dumps(proofs[index]),
+                        "proof_json": proofs[index],
                     }
                     for index, row in enumerate(pending)
                 ],
