@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import sqlalchemy
 from sqlalchemy import Engine, insert
 from sqlmodel import Session, select
 
@@ -34,7 +35,7 @@ from govledger.chain.txmanager import TxManager
 from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, encode_department_code
 from govledger.db.engine import session_scope
-from govledger.db.models import ChainEvent, IssuedCertificate
+from govledger.db.models import ChainEvent, IssuedCertificate, Operation, OperationStatus
 from govledger.errors import (
     ConflictError,
     ContractRevertError,
@@ -484,22 +485,9 @@ class CertificateService:
 
     def _facts(self, *, cert_id: str | None, document_hash: str | None) -> dict[str, Any] | None:
         """The certificate's fields: this service's row, or the CertificateIssued event from the index."""
-        row = self._row(cert_id) if cert_id else self._row_by_document(document_hash)
-        if row is not None:
-            operation = self.tx_manager.get(row.operation_id) if row.operation_id else None
-            return {
-                "certificate_id": row.certificate_id,
-                "department": row.department,
-                "certificate_type": row.certificate_type,
-                "document_hash": row.document_hash,
-                "hash_algorithm": row.hash_algorithm,
-                "holder_commitment": row.holder_commitment,
-                "valid_from": row.valid_from,
-                "valid_until": row.valid_until,
-                "anchored": operation is not None and operation.status == "confirmed",
-                "tx_hash": operation.tx_hash if operation else None,
-                "block_number": operation.block_number if operation else None,
-            }
+        stored = self._stored_facts(cert_id=cert_id, document_hash=document_hash)
+        if stored is not None:
+            return stored
         if cert_id is None:
             return None
         event = self._issued_event(cert_id)
@@ -613,18 +601,42 @@ class CertificateService:
                 )
             ).first()
 
-    def _row_by_document(self, document_hash: str | None) -> IssuedCertificate | None:
-        if document_hash is None:
+    def _stored_facts(self, *, cert_id: str | None, document_hash: str | None) -> dict[str, Any] | None:
+        """This service's row of a certificate with its operation's outcome, in one query of plain columns.
+
+        The public verification path: an ORM load of the row and then of its operation cost twice as much.
+        """
+        certificates, operations = IssuedCertificate.__table__, Operation.__table__  # type: ignore[attr-defined]
+        query = (
+            sqlalchemy.select(
+                certificates.c.certificate_id,
+                certificates.c.department,
+                certificates.c.certificate_type,
+                certificates.c.document_hash,
+                certificates.c.hash_algorithm,
+                certificates.c.holder_commitment,
+                certificates.c.valid_from,
+                certificates.c.valid_until,
+                (operations.c.status == OperationStatus.CONFIRMED.value).label("anchored"),
+                operations.c.tx_hash,
+                operations.c.block_number,
+            )
+            .select_from(certificates.outerjoin(operations, operations.c.id == certificates.c.operation_id))
+            .where(certificates.c.chain_id == self.chain_id)
+        )
+        if cert_id is not None:
+            query = query.where(certificates.c.certificate_id == cert_id)
+        elif document_hash is not None:
+            query = query.where(certificates.c.document_hash == document_hash.lower()).order_by(
+                certificates.c.id.desc()
+            )
+        else:
             return None
         with session_scope(self.engine, read_only=True) as session:
-            return session.exec(
-                select(IssuedCertificate)
-                .where(
-                    IssuedCertificate.chain_id == self.chain_id,
-                    IssuedCertificate.document_hash == document_hash.lower(),
-                )
-                .order_by(IssuedCertificate.id.desc())  # type: ignore[union-attr]
-            ).first()
+            found = session.execute(query.limit(1)).mappings().first()
+        if found is None:
+            return None
+        return {**found, "anchored": bool(found["anchored"])}
 
     def _issued_event(self, cert_id: str) -> ChainEvent | None:
         with session_scope(self.engine, read_only=True) as session:
