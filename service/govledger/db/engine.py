@@ -8,7 +8,9 @@ here; callers above this layer never see them.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -32,6 +34,9 @@ from sqlmodel import Session
 from govledger.errors import ConfigurationError, ConflictError, DatabaseUnavailableError, GovLedgerError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+# Waiting for the write lock: SQLite's own wait per attempt, then a pause before the next (``_begin_immediate``).
+_BEGIN_ATTEMPT_MS = 2
+_BEGIN_PAUSE_SECONDS = 0.001
 #: Above the API's 40 request threads plus the background workers.
 SQLITE_POOL_SIZE = 64
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
@@ -213,7 +218,35 @@ def _use_immediate_transactions(engine: Engine) -> None:
         if connection.get_execution_options().get(_READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN DEFERRED")
         else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection)
+
+
+def _begin_immediate(connection: Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's write lock in steps of a millisecond or two.
+
+    SQLite's own busy handler sleeps in growing steps up to 100 ms, so when several processes write
+    (``serve --processes``) the lock often sits free while all of them sleep; within one process the writers'
+    lock of ``session_scope`` already takes turns. Here SQLite waits at most ``_BEGIN_ATTEMPT_MS`` per
+    attempt and the attempts repeat until ``SQLITE_BUSY_TIMEOUT_SECONDS``; every other statement keeps the
+    full busy timeout.
+    """
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {_BEGIN_ATTEMPT_MS}")
+    try:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if not _is_sqlite_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(_BEGIN_PAUSE_SECONDS)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+
+
+def _is_sqlite_busy(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(exc.orig)
 
 
 def _create_postgres_engine(url: URL) -> Engine:
