@@ -45,6 +45,26 @@ def expect(response: httpx.Response, *statuses: int) -> Any:
     return response.json()
 
 
+def confirmed_in_lookup(
+    client: httpx.Client, path: str, ids: list[str], *, items: str, key: str, done: str
+) -> set[str]:
+    """The ids among ``ids`` whose status is ``done``, from one bulk lookup (``POST path`` with ``{"ids": ...}``).
+
+    ``items`` names the answer's list and ``key`` the id field of its entries. An id the service does not know
+    or an item that failed stops the run: a figure would be meaningless.
+    """
+    answer = expect(client.post(path, json={"ids": ids}), 200)
+    if answer["not_found"]:
+        raise BenchRunError(f"unknown to the service ({path}): {answer['not_found'][:5]}")
+    confirmed = set()
+    for item in answer[items]:
+        if item["status"] == "failed":
+            raise BenchRunError(f"{item[key]} failed: {item.get('error')}")
+        if item["status"] == done:
+            confirmed.add(item[key])
+    return confirmed
+
+
 def percentile(values: Iterable[float], share: float) -> float:
     """Nearest-rank percentile (share in 0..1); 0 for no values."""
     ordered = sorted(values)

@@ -8,9 +8,9 @@ import time
 import httpx
 
 from govledger.bench.load import (
-    BenchRunError,
     ConfirmationWatcher,
     api_client,
+    confirmed_in_lookup,
     expect,
     percentile,
     run_concurrently,
@@ -26,16 +26,9 @@ def record_body(record_id: str) -> dict[str, str]:
 
 def _anchored(client: httpx.Client, record_ids: list[str]) -> set[str]:
     """The anchored ones among ``record_ids``, in one bulk lookup; a failed record stops the run."""
-    answer = expect(client.post("/api/v1/records/lookup", json={"ids": record_ids}), 200)
-    if answer["not_found"]:
-        raise BenchRunError(f"records unknown to the service: {answer['not_found'][:5]}")
-    anchored = set()
-    for record in answer["records"]:
-        if record["status"] == "failed":
-            raise BenchRunError(f"record {record['record_id']} failed to anchor")
-        if record["status"] == "anchored":
-            anchored.add(record["record_id"])
-    return anchored
+    return confirmed_in_lookup(
+        client, "/api/v1/records/lookup", record_ids, items="records", key="record_id", done="anchored"
+    )
 
 
 def measure(stack: Stack, *, clients: int, records: int, baseline_rps: float, run_tag: str) -> Row:
