@@ -200,6 +200,28 @@ def test_more_than_one_process_refuses_the_embedded_chain(tmp_path: Path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_database_that_cannot_be_migrated_stops_serve_before_any_process_starts(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")}
+    env.update(
+        GOVLEDGER_CHAIN_URL="http://127.0.0.1:9",  # never reached: the migrations come first
+        GOVLEDGER_DATABASE_URL="postgresql+psycopg://govledger@127.0.0.1:9/nowhere",
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-m", "govledger.cli", "serve", "--processes", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert "could not be brought to the current schema" in done.stderr
+    assert "background worker started" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_an_api_only_app_leaves_the_background_workers_to_another_process(tmp_path: Path):
     runtime = StandInRuntime(
         settings=make_settings(tmp_path), engine=create_db_engine(f"sqlite:///{tmp_path / 'govledger.db'}")

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 APP_FACTORY = "govledger.processes:api_only_app"
 #: ``govledger worker``, the very command an operator can run on its own.
 BACKGROUND_WORKER_COMMAND = (sys.executable, "-m", "govledger.cli", "worker")
+MIGRATE_COMMAND = (sys.executable, "-m", "govledger.cli", "db", "upgrade")
 #: A background worker that ran this long before it exited is started again at once; one that dies sooner
 #: waits 1 s, then 2, 4, ... up to the maximum, so a worker that cannot start does not eat a core.
 STABLE_SECONDS = 30.0
@@ -69,10 +70,8 @@ def serve_in_processes(settings: Settings, processes: int, uvicorn_options: Mapp
     # are fresh interpreters): the CLI's --host and --port must reach them the same way.
     os.environ.update(GOVLEDGER_HOST=settings.host, GOVLEDGER_PORT=str(settings.port))
 
-    from govledger.db.migrate import upgrade_database
-
-    # Once, here, before any child starts: they then all find the schema at head and have nothing to do.
-    upgrade_database(settings.resolved_database_url)
+    # Once, before any child starts: they then all find the schema at head and have nothing to do.
+    _migrate_in_a_child()
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
@@ -91,6 +90,14 @@ def serve_in_processes(settings: Settings, processes: int, uvicorn_options: Mapp
         background.stop()
     if supervisor.an_api_process_failed_to_start():
         raise GovLedgerError("an API process could not start (see the lines above); everything was stopped")
+
+
+def _migrate_in_a_child() -> None:
+    """``govledger db upgrade`` as a child process, so the migration code (Alembic and the migrations, ~30 MiB)
+    never stays in the supervisor, which lives as long as the service and only watches its children."""
+    done = subprocess.run(MIGRATE_COMMAND, check=False)  # noqa: S603 - our own CLI, a fixed command
+    if done.returncode != 0:
+        raise GovLedgerError("the database could not be brought to the current schema (see the lines above)")
 
 
 def api_only_app() -> FastAPI:
