@@ -182,18 +182,21 @@ def test_the_background_worker_ends_with_a_serve_killed_outright(stack: Reliabil
                 os.kill(orphan, signal.SIGKILL)
 
 
-def test_more_than_one_process_refuses_the_embedded_chain(tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")}
-    env["GOVLEDGER_API_PROCESSES"] = "1"  # the option overrides the setting
-
-    done = subprocess.run(
+def serve_two_processes_until_it_exits(workdir: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``govledger serve --processes 2`` with only ``settings`` (GOVLEDGER_* variables) set, for a refusal."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")} | settings
+    return subprocess.run(
         [sys.executable, "-m", "govledger.cli", "serve", "--processes", "2"],
         env=env,
-        cwd=tmp_path,
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_more_than_one_process_refuses_the_embedded_chain(tmp_path: Path):
+    done = serve_two_processes_until_it_exits(tmp_path, GOVLEDGER_API_PROCESSES="1")  # the option overrides it
 
     assert done.returncode == 1
     assert "the embedded chain lives inside one process" in done.stderr
@@ -201,19 +204,10 @@ def test_more_than_one_process_refuses_the_embedded_chain(tmp_path: Path):
 
 
 def test_a_database_that_cannot_be_migrated_stops_serve_before_any_process_starts(tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVLEDGER_")}
-    env.update(
+    done = serve_two_processes_until_it_exits(
+        tmp_path,
         GOVLEDGER_CHAIN_URL="http://127.0.0.1:9",  # never reached: the migrations come first
         GOVLEDGER_DATABASE_URL="postgresql+psycopg://govledger@127.0.0.1:9/nowhere",
-    )
-
-    done = subprocess.run(
-        [sys.executable, "-m", "govledger.cli", "serve", "--processes", "2"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
 
     assert done.returncode == 1

@@ -126,11 +126,15 @@ class ConfirmationWatcher:
             if not done:
                 time.sleep(WATCH_IDLE_SECONDS)
 
+    def first_submitted(self) -> float:
+        return min(item.submitted_at for item in self.items)
+
+    def last_confirmed(self) -> float:
+        return max(item.confirmed_at or 0.0 for item in self.items)
+
     def throughput(self) -> float:
         """Items per second from the first submission to the last confirmation."""
-        first = min(item.submitted_at for item in self.items)
-        last = max(item.confirmed_at or 0.0 for item in self.items)
-        return len(self.items) / (last - first)
+        return len(self.items) / (self.last_confirmed() - self.first_submitted())
 
     def latencies(self) -> list[float]:
         return [item.confirmed_at - item.submitted_at for item in self.items if item.confirmed_at is not None]

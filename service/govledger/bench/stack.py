@@ -108,8 +108,9 @@ class RssSampler:
 
     def _sample(self) -> None:
         sizes = [size for size in map(_rss_kib, process_tree(self.pid)) if size is not None]
-        if sizes and sum(sizes) > self.max_kib:
-            self.max_kib = sum(sizes)
+        total = sum(sizes)
+        if sizes and total > self.max_kib:
+            self.max_kib = total
             self.processes_at_max = len(sizes)
 
     def _run(self) -> None:

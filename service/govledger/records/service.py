@@ -219,12 +219,15 @@ class RecordService:
             batches = {
                 batch.id: batch for batch in session.exec(select(RecordBatch).where(col(RecordBatch.id).in_(batch_ids)))
             }
-        found = [(row, batches.get(row.batch_id or "")) for row in rows]
-        operation_ids = [op_id for row, batch in found if (op_id := self._operation_id(row, batch))]
-        operations = {op.id: op for op in self.tx_manager.store.get_many(sorted(set(operation_ids)))}
+        found = []
+        for row in rows:
+            batch = batches.get(row.batch_id or "")
+            found.append((row, batch, self._operation_id(row, batch)))
+        operation_ids = sorted({operation_id for *_, operation_id in found if operation_id})
+        operations = {op.id: op for op in self.tx_manager.store.get_many(operation_ids)}
         by_id = {
-            row.record_id: self._public_from(row, batch, operations.get(self._operation_id(row, batch) or ""), [])
-            for row, batch in found
+            row.record_id: self._public_from(row, batch, operations.get(operation_id or ""), [])
+            for row, batch, operation_id in found
         }
         return [by_id[i] for i in wanted if i in by_id], [i for i in wanted if i not in by_id]
 
@@ -345,7 +348,7 @@ class RecordService:
             batch_id=row.batch_id,
             batch_root=batch.root if batch else None,
             leaf_hash=row.leaf_hash,
-            operation_id=batch.operation_id if batch else row.operation_id,
+            operation_id=RecordService._operation_id(row, batch),
             tx_hash=operation.tx_hash if operation else None,
             block_number=operation.block_number if operation else None,
             created_at=row.created_at,
