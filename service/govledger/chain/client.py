@@ -276,7 +276,10 @@ class Web3Chain:
             self._tester_failure = TransactionFailed
             from web3 import EthereumTesterProvider
 
+            from govledger.chain.embedded_gas import use_fast_gas_estimates
+
             self._tester = EthereumTester(PyEVMBackend())
+            use_fast_gas_estimates(self._tester)
             self.w3 = Web3(EthereumTesterProvider(self._tester))
         elif url.startswith(("http://", "https://")):
             self._node = PooledHTTPProvider(url, timeout=request_timeout)
