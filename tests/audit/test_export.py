@@ -23,10 +23,10 @@ from govledger.db.migrate import upgrade_database
 from govledger.db.models import IndexerCheckpoint
 
 CHAIN = 31337
-LARGE = 200_000
+LARGE = 100_000
 #: Growth of the exporting process's peak memory allowed: a few pages' worth. The whole range as text is
-#: ~150 MB, and as decoded events several times more, so loading it at once could not pass.
-GROWTH_LIMIT_BYTES = 64 * 1024 * 1024
+#: ~75 MB, and as decoded events several times more, so loading it at once could not pass.
+GROWTH_LIMIT_BYTES = 32 * 1024 * 1024
 
 #: Runs in a fresh interpreter, so the peak (ru_maxrss) before the export is that of imports alone.
 EXPORT_AND_MEASURE = """

@@ -34,6 +34,8 @@ from tests.support.consortium import SET_THRESHOLD, new_signer, payload
 
 PASSPHRASE = "correct horse battery staple"
 GOVERNOR = "CS-DRB"
+#: Worker processes killed in the mid-stream test (each is a fresh interpreter: ~3 s of imports here).
+KILL_ROUNDS = 3
 
 
 @dataclass
@@ -197,7 +199,7 @@ def test_killing_the_worker_mid_stream_loses_and_duplicates_nothing(
         rng = random.Random(20261124)
         accepted = 0
         in_flight_at_kill: list[int] = []
-        for _round in range(5):
+        for _round in range(KILL_ROUNDS):
             workers.append(start_worker(env, tmp_path / "worker.log"))
             # Keep writes arriving while the worker runs, so the kill lands among signed, unmined transactions.
             # Keep writes arriving; kill at a random moment once the worker has transactions signed and sent but

@@ -22,6 +22,9 @@ import pytest
 
 from govledger.chain.compiler import collect_sources, standard_json_input
 
+# One worker runs all of this module, so its module-scoped Slither run (about 18 s) happens once.
+pytestmark = pytest.mark.xdist_group("slither")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SLITHER = REPO_ROOT / "tools" / "slither-venv" / "bin" / "slither"
 CONFIG = REPO_ROOT / "contracts" / "slither.config.json"
