@@ -39,26 +39,25 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
-from govledger.bench.stack import ANVIL_BINARY, API_DEPARTMENT, BLOCK_GAS_LIMIT, PASSPHRASE, free_port, rpc
+from govledger.bench.stack import (
+    ANVIL_BINARY,
+    API_DEPARTMENT,
+    BLOCK_GAS_LIMIT,
+    PASSPHRASE,
+    free_port,
+    mining_each_transaction,
+    rpc,
+    run_setup_command,
+)
 from govledger.chain.deploy import Deployment
-from govledger.cli import app as govledger_cli
 
 NETWORK = "faults"
 CHAIN_ID = 31337
 ARTIFACTS = Path(__file__).resolve().parents[2] / "service" / "govledger" / "chain" / "artifacts"
 READY_TIMEOUT_SECONDS = 60.0
-
-
-def _govledger(env: Mapping[str, str], *args: str) -> str:
-    """Run one set-up command of the ``govledger`` CLI in this process (saves a Python start-up per command)."""
-    result = CliRunner().invoke(govledger_cli, list(args), env=dict(env))
-    if result.exit_code != 0:
-        raise RuntimeError(f"govledger {' '.join(args[:2])} failed: {result.output[-2000:]}") from result.exception
-    return result.stdout
 
 
 def _wait_for(check: Any, what: str, timeout: float, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -316,8 +315,8 @@ def start_stack(
         if database_url is not None:
             env["GOVLEDGER_DATABASE_URL"] = database_url
         env.update(extra_env or {})
-        account = _govledger(env, "keys", "create", "--department", API_DEPARTMENT).split()[0]
-        deployer = _govledger(env, "keys", "create", "--department", "DEPLOYER").split()[0]
+        account = run_setup_command(env, "keys", "create", "--department", API_DEPARTMENT).split()[0]
+        deployer = run_setup_command(env, "keys", "create", "--department", "DEPLOYER").split()[0]
         spec = {
             "threshold": 1,
             "proposal_lifetime_days": 7,
@@ -332,12 +331,9 @@ def start_stack(
         }
         departments = workdir / "departments.json"
         departments.write_text(json.dumps(spec))
-        # Deploying takes a dozen transactions one after the other: mine each at once, then go back to blocks
-        # every ``block_time`` seconds for the test itself.
-        rpc(anvil.url, "evm_setAutomine", [True])
-        _govledger(env, "deploy", "--departments", str(departments), "--deployer", deployer)
-        rpc(anvil.url, "evm_setIntervalMining", [block_time])
-        api_key = _govledger(
+        with mining_each_transaction(anvil.url, block_time):
+            run_setup_command(env, "deploy", "--departments", str(departments), "--deployer", deployer)
+        api_key = run_setup_command(
             env, "apikeys", "create", "--department", API_DEPARTMENT, "--role", "department_user", "--label", "faults"
         ).strip()
         service = ServiceProcess(workdir, env, warm_spare=warm_restarts)
