@@ -14,10 +14,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
-from sqlmodel import col, func, select
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, func, select
 
 from govledger.chain.txmanager import TxManager
+from govledger.db.bulk import insert_rows
 from govledger.db.engine import is_postgres, session_scope
 from govledger.db.models import AnchoredRecord, RecordBatch
 from govledger.errors import ConflictError, GovLedgerError, IdempotencyConflictError
@@ -94,7 +95,7 @@ class BatchWriter:
             with session_scope(self.engine) as session:
                 session.add(batch)
                 session.flush()
-                session.execute(insert(AnchoredRecord), rows)
+                insert_rows(session.connection(), AnchoredRecord.__table__, rows)  # type: ignore[attr-defined]
         except ConflictError:
             # A concurrent request took one of the ids (or the same key) first.
             if idempotency_key is not None and self._batch_by_key(department, idempotency_key) is not None:
@@ -172,21 +173,34 @@ class BatchWriter:
     # ------------------------------------------------------------ internals
 
     def submit(self, batch: RecordBatch) -> OperationPublic:
-        """Hand a persisted batch to the transaction manager (idempotent: same key, same operation)."""
+        """Hand a persisted batch to the transaction manager (idempotent: same key, same operation).
+
+        A new operation is linked to its batch in the operation's own database transaction; only an operation
+        that already existed (a retry, or a crash between the two steps) is linked afterwards.
+        """
+        linked: list[str] = []
+
+        def link(session: Session, operation_id: str) -> None:
+            session.execute(
+                update(RecordBatch).where(col(RecordBatch.id) == batch.id).values(operation_id=operation_id)
+            )
+            linked.append(operation_id)
+
         operation = self.writes.submit(
             batch.department,
             "records.anchor_batch",
             "anchorBatch",
             [batch.root, batch.leaf_count],
             f"batch:{batch.id}",
+            alongside=None if batch.operation_id else link,
         )
-        if batch.operation_id != operation.id:
+        if batch.operation_id != operation.id and operation.id not in linked:
             with session_scope(self.engine) as session:
                 row = session.get(RecordBatch, batch.id)
                 if row is not None:
                     row.operation_id = operation.id
                     session.add(row)
-            batch.operation_id = operation.id
+        batch.operation_id = operation.id
         return operation
 
     def _batch_by_key(self, department: str, key: str) -> RecordBatch | None:
