@@ -20,6 +20,7 @@ import typer
 
 from govledger.config import Settings, load_settings
 from govledger.errors import GovLedgerError, ValidationError
+from govledger.heap import freeze_start_up_objects
 from govledger.logsetup import configure_logging
 
 app = typer.Typer(
@@ -178,7 +179,9 @@ def serve(
     from govledger.runtime import Runtime
 
     runtime = Runtime(settings)
-    uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info", **UVICORN_OPTIONS)
+    served = create_app(runtime)
+    freeze_start_up_objects()
+    uvicorn.run(served, host=settings.host, port=settings.port, log_level="info", **UVICORN_OPTIONS)
 
 
 @app.command()
@@ -191,6 +194,7 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     runtime.start()
+    freeze_start_up_objects()
     typer.echo("worker running", err=True)
     stop.wait()
     runtime.stop()
@@ -211,8 +215,10 @@ def demo(
     from govledger.demo import prepare_demo
 
     prepared = prepare_demo(data_dir, host=host, port=port)
+    served = create_app(prepared.runtime)
+    freeze_start_up_objects()
     typer.echo(prepared.banner())
-    uvicorn.run(create_app(prepared.runtime), host=host, port=port, log_level="warning", **UVICORN_OPTIONS)
+    uvicorn.run(served, host=host, port=port, log_level="warning", **UVICORN_OPTIONS)
 
 
 # ------------------------------------------------------------------ administration

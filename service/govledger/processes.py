@@ -36,6 +36,7 @@ from uvicorn.supervisors import Multiprocess
 
 from govledger.config import Settings, load_settings
 from govledger.errors import ConfigurationError, GovLedgerError
+from govledger.heap import freeze_start_up_objects
 from govledger.logsetup import configure_logging
 
 if TYPE_CHECKING:
@@ -115,7 +116,9 @@ def api_only_app() -> FastAPI:
     except GovLedgerError as exc:
         log.error("the API process cannot start: %s", exc.message)
         sys.exit(STARTUP_FAILURE)
-    return create_app(runtime, run_background=False)
+    served = create_app(runtime, run_background=False)
+    freeze_start_up_objects()
+    return served
 
 
 class BackgroundWorker:
