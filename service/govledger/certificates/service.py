@@ -604,36 +604,17 @@ class CertificateService:
     def _stored_facts(self, *, cert_id: str | None, document_hash: str | None) -> dict[str, Any] | None:
         """This service's row of a certificate with its operation's outcome, in one query of plain columns.
 
-        The public verification path: an ORM load of the row and then of its operation cost twice as much.
+        The public verification path: an ORM load of the row and then of its operation cost twice as much,
+        and building the query anew for every request cost as much as running it (see _facts_query).
         """
-        certificates, operations = IssuedCertificate.__table__, Operation.__table__  # type: ignore[attr-defined]
-        query = (
-            sqlalchemy.select(
-                certificates.c.certificate_id,
-                certificates.c.department,
-                certificates.c.certificate_type,
-                certificates.c.document_hash,
-                certificates.c.hash_algorithm,
-                certificates.c.holder_commitment,
-                certificates.c.valid_from,
-                certificates.c.valid_until,
-                (operations.c.status == OperationStatus.CONFIRMED.value).label("anchored"),
-                operations.c.tx_hash,
-                operations.c.block_number,
-            )
-            .select_from(certificates.outerjoin(operations, operations.c.id == certificates.c.operation_id))
-            .where(certificates.c.chain_id == self.chain_id)
-        )
         if cert_id is not None:
-            query = query.where(certificates.c.certificate_id == cert_id)
+            query, parameters = _FACTS_BY_ID, {"chain_id": self.chain_id, "certificate_id": cert_id}
         elif document_hash is not None:
-            query = query.where(certificates.c.document_hash == document_hash.lower()).order_by(
-                certificates.c.id.desc()
-            )
+            query, parameters = _FACTS_BY_DOCUMENT, {"chain_id": self.chain_id, "document_hash": document_hash.lower()}
         else:
             return None
         with session_scope(self.engine, read_only=True) as session:
-            found = session.execute(query.limit(1)).mappings().first()
+            found = session.execute(query, parameters).mappings().first()
         if found is None:
             return None
         return {**found, "anchored": bool(found["anchored"])}
@@ -651,3 +632,37 @@ class CertificateService:
     def _issuer_from_events(self, cert_id: str) -> str | None:
         event = self._issued_event(cert_id)
         return event.department if event else None
+
+
+def _facts_query(match: str) -> sqlalchemy.Select[Any]:
+    """The verification lookup of a certificate by ``match`` (``certificate_id`` or ``document_hash``).
+
+    Built once, with bound parameters: SQLAlchemy then works out the statement's cache key once too, instead
+    of constructing and keying a new statement on every public verification.
+    """
+    certificates, operations = IssuedCertificate.__table__, Operation.__table__  # type: ignore[attr-defined]
+    query = (
+        sqlalchemy.select(
+            certificates.c.certificate_id,
+            certificates.c.department,
+            certificates.c.certificate_type,
+            certificates.c.document_hash,
+            certificates.c.hash_algorithm,
+            certificates.c.holder_commitment,
+            certificates.c.valid_from,
+            certificates.c.valid_until,
+            (operations.c.status == OperationStatus.CONFIRMED.value).label("anchored"),
+            operations.c.tx_hash,
+            operations.c.block_number,
+        )
+        .select_from(certificates.outerjoin(operations, operations.c.id == certificates.c.operation_id))
+        .where(certificates.c.chain_id == sqlalchemy.bindparam("chain_id"))
+        .where(certificates.c[match] == sqlalchemy.bindparam(match))
+        .limit(1)
+    )
+    # The same document may have been registered more than once: the latest registration answers.
+    return query.order_by(certificates.c.id.desc()) if match == "document_hash" else query
+
+
+_FACTS_BY_ID = _facts_query("certificate_id")
+_FACTS_BY_DOCUMENT = _facts_query("document_hash")

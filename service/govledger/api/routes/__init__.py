@@ -10,14 +10,16 @@ from fastapi import APIRouter
 from govledger.api.routes import audit, certificates, consortium, health, operations, records, sharing, verify
 from govledger.web import pages
 
+# Requests are matched against routes in this order, so the busiest routers come first: matching the
+# public verification route after some 60 others cost a tenth of its CPU. No two routers share a path.
 ROUTERS: list[APIRouter] = [
     health.router,
+    verify.router,
+    records.router,
+    certificates.router,
     operations.router,
     consortium.router,
-    records.router,
     sharing.router,
-    certificates.router,
-    verify.router,
     audit.router,
     pages.router,  # the public verification pages (/verify) and their static files (/static)
 ]
