@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from govledger.bench.stack import invoke_cli
 from govledger.cli import app
 from tests.fixtures.anvil import AnvilNode, free_port
 
@@ -40,16 +41,12 @@ def govledger_process(*args: str, env: dict[str, str] | None = None, cwd: Path |
 
 
 def govledger(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Ran:
-    """Run one command of the govledger CLI in this process, with exactly ``env`` as its environment.
+    """Run one command of the govledger CLI in this process (``invoke_cli``), from ``cwd``.
 
-    The same code as the installed command (``govledger_process``) without a fresh interpreter, which spends
-    about 3 s importing web3 and the service for every command on this machine.
+    The same code as the installed command (``govledger_process``) without a fresh interpreter.
     """
-    overrides: dict[str, str | None] | None = None
-    if env is not None:
-        overrides = {name: None for name in os.environ if name not in env} | env
     with contextlib.chdir(cwd or Path.cwd()):
-        result = CliRunner().invoke(app, list(args), env=overrides)
+        result = invoke_cli(args, env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Ran(result.exit_code, result.stdout, result.stderr)

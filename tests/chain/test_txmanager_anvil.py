@@ -107,29 +107,33 @@ def assert_exactly_once(network: Network, rows: list[Operation], accepted: int) 
     assert len({row.tx_hash for row in confirmed}) == accepted
 
 
-def test_a_thousand_writes_from_one_account_are_pipelined_without_a_nonce_gap(
-    anvil: AnvilNode, tmp_path: Path, sqlite_database_url: str
-):
-    network = deploy_network(anvil, tmp_path)
-    upgrade_database(sqlite_database_url)
-    engine = create_db_engine(sqlite_database_url)
-    manager = TxManager(
-        network.chain,
-        engine,
-        network.deployment,
-        network.signers,
-        TxManagerOptions(poll_seconds=0.05, max_in_flight_per_account=1000, batch_size=500),
-    )
-    for _ in range(1000):
-        manager.submit(proposal())
-    started = time.monotonic()
-    manager.start()
+def test_a_thousand_writes_from_one_account_are_pipelined_without_a_nonce_gap(tmp_path: Path, sqlite_database_url: str):
+    # Blocks every second, as a production QBFT network makes them. (anvil's automine, one block per
+    # transaction as it arrives, once stopped mining with 959 valid transactions in its pool.)
+    node = start_anvil(tmp_path, "--block-time", "1")
     try:
-        rows = wait_until_settled(engine, 1000, timeout=180)
+        network = deploy_network(node, tmp_path)
+        upgrade_database(sqlite_database_url)
+        engine = create_db_engine(sqlite_database_url)
+        manager = TxManager(
+            network.chain,
+            engine,
+            network.deployment,
+            network.signers,
+            TxManagerOptions(poll_seconds=0.05, max_in_flight_per_account=1000, batch_size=500),
+        )
+        for _ in range(1000):
+            manager.submit(proposal())
+        started = time.monotonic()
+        manager.start()
+        try:
+            rows = wait_until_settled(engine, 1000, timeout=180)
+        finally:
+            manager.stop()
+        print(f"\n1000 operations confirmed in {time.monotonic() - started:.1f} s")
+        assert_exactly_once(network, rows, 1000)
     finally:
-        manager.stop()
-    print(f"\n1000 operations confirmed in {time.monotonic() - started:.1f} s")
-    assert_exactly_once(network, rows, 1000)
+        node.stop()
 
 
 def worker_env(network: Network, database_url: str, anvil: AnvilNode) -> dict[str, str]:
@@ -255,6 +259,51 @@ def test_a_transaction_dropped_from_the_pool_is_rebroadcast_at_the_same_nonce(tm
         done = manager.get(operation.id)
         assert done.status == "confirmed"
         assert (done.nonce, done.tx_hash) == (sent.nonce, sent.tx_hash)
+    finally:
+        node.stop()
+
+
+def test_a_transaction_the_node_keeps_forgetting_is_sent_again_less_and_less_often(
+    tmp_path: Path, sqlite_database_url: str
+):
+    node = start_anvil(tmp_path, "--no-mining")
+    try:
+        network = deploy_network_without_automine(node, tmp_path)
+        upgrade_database(sqlite_database_url)
+        engine = create_db_engine(sqlite_database_url)
+        wait = 0.3
+        manager = TxManager(
+            network.chain,
+            engine,
+            network.deployment,
+            network.signers,
+            TxManagerOptions(forgotten_resend_seconds=wait, rebroadcast_after_seconds=60),
+        )
+        operation = manager.submit(proposal())
+        # Times are taken just before the run that sends, so they are never later than the manager's own.
+        last_send = time.monotonic()
+        manager.run_once()
+        assert manager.get(operation.id).status == "submitted"
+        resends_after: list[float] = []
+        for _ in range(3):
+            # The node loses the transaction each time; the next re-send comes twice as late as the last.
+            node.rpc("anvil_dropAllTransactions")
+            expected_wait = wait * 2 ** len(resends_after)
+            give_up_at = last_send + expected_wait + 2.0
+            run_started = last_send
+            while not node.rpc("txpool_content")["pending"] and time.monotonic() < give_up_at:
+                time.sleep(0.02)
+                run_started = time.monotonic()
+                manager.run_once()
+            assert node.rpc("txpool_content")["pending"], f"not re-sent within {expected_wait + 2.0:.2f} s"
+            resent_after = time.monotonic() - last_send
+            assert resent_after >= expected_wait, f"re-sent after {resent_after:.2f} s, before {expected_wait} s"
+            resends_after.append(round(resent_after, 2))
+            last_send = run_started
+        print(f"\nre-sent after {resends_after} s (base wait {wait} s)")
+        node.rpc("evm_mine")
+        manager.run_once()
+        assert manager.get(operation.id).status == "confirmed"
     finally:
         node.stop()
 

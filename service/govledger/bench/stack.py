@@ -17,13 +17,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from govledger.errors import GovLedgerError
+
+if TYPE_CHECKING:
+    from typer.testing import Result
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ANVIL_BINARY = REPO_ROOT / "tools" / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -177,20 +181,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def run_setup_command(env: Mapping[str, str], *args: str) -> str:
-    """Run one set-up command of the ``govledger`` CLI in this process with exactly ``env``; its stdout.
+def invoke_cli(args: Sequence[str], env: Mapping[str, str] | None = None) -> Result:
+    """Run one command of the ``govledger`` CLI in this process, with exactly ``env`` as its environment.
 
     The same code as the installed command, minus a fresh interpreter: each of those spends ~3 s importing
-    web3 and the service on a 2-core machine, and setting up is not what a benchmark or a fault test measures.
-    Relative paths resolve against this process's working directory, so callers pass absolute ones.
+    web3 and the service on a 2-core machine. Variables of this process that ``env`` leaves out are unset
+    for the command (``env=None`` keeps this process's environment as it is).
     """
     from typer.testing import CliRunner
 
     from govledger.cli import app
 
-    overrides: dict[str, str | None] = {name: None for name in os.environ if name not in env}
-    overrides.update(env)
-    result = CliRunner().invoke(app, list(args), env=overrides)
+    overrides: dict[str, str | None] | None = None
+    if env is not None:
+        overrides = {name: None for name in os.environ if name not in env}
+        overrides.update(env)
+    return CliRunner().invoke(app, list(args), env=overrides)
+
+
+def run_setup_command(env: Mapping[str, str], *args: str) -> str:
+    """Run one set-up command of the ``govledger`` CLI in this process with exactly ``env``; its stdout.
+
+    Setting up is not what a benchmark or a fault test measures, so it runs in-process (``invoke_cli``).
+    Relative paths resolve against this process's working directory, so callers pass absolute ones.
+    """
+    result = invoke_cli(args, env)
     if result.exit_code != 0:
         reason = result.output[-2000:] or repr(result.exception)
         raise BenchSetupError(f"govledger {' '.join(args[:2])} failed: {reason}") from result.exception

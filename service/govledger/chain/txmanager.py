@@ -66,8 +66,6 @@ FAILED = OperationStatus.FAILED.value
 
 #: Gas of a plain value transfer, used for the self-transfer that fills an unusable nonce.
 TRANSFER_GAS = 21_000
-#: A transaction the node's pool does not hold is sent again after this long (not rebroadcast_after_seconds).
-FORGOTTEN_RESEND_SECONDS = 2.0
 #: In-flight transactions are looked at again at the same chain head only after this long (re-broadcasts,
 #: a re-org that kept the height); otherwise only when a new block arrives. Looking costs a query over every
 #: in-flight row, and polling runs several times per block.
@@ -91,6 +89,10 @@ class TxManagerOptions:
     batch_size: int = 256
     poll_seconds: float = 0.2
     rebroadcast_after_seconds: float = 30.0
+    #: A transaction the node's pool does not count is sent again after this long, then after twice as long
+    #: each time the node still does not count it (up to rebroadcast_after_seconds): a restarted node needs
+    #: the first re-send at once, a node whose pool is stuck gains nothing from a flood of them.
+    forgotten_resend_seconds: float = 2.0
     max_send_refusals: int = 10
     #: How long a nonce may look used by someone else before the operation is signed again.
     foreign_nonce_grace_seconds: float = 3.0
@@ -120,6 +122,7 @@ class TxManager:
         self._last_broadcast: dict[str, float] = {}
         self._foreign_nonce_since: dict[str, float] = {}
         self._send_refusals: dict[str, int] = {}
+        self._forgotten_resends: dict[str, int] = {}
         self._wake = threading.Event()
         self._changed = threading.Condition()
         self._stop = threading.Event()
@@ -434,7 +437,9 @@ class TxManager:
             return 0
         head = self.chain.block_number()
         now = time.monotonic()
-        same_head_wait = min(TRACK_SAME_HEAD_SECONDS, self.options.rebroadcast_after_seconds)
+        same_head_wait = min(
+            TRACK_SAME_HEAD_SECONDS, self.options.rebroadcast_after_seconds, self.options.forgotten_resend_seconds
+        )
         if head == self._tracked_head and now - self._tracked_at < same_head_wait:
             return 0  # no new block since the last look: no receipt can have appeared
         self._tracked_head, self._tracked_at = head, now
@@ -482,8 +487,10 @@ class TxManager:
                 fill.append(operation)
             else:
                 since = now - self._last_broadcast.get(operation.id, float("-inf"))
-                forgotten = operation.nonce >= known_nonces and since >= FORGOTTEN_RESEND_SECONDS
+                forgotten = operation.nonce >= known_nonces and since >= self._forgotten_resend_wait(operation.id)
                 if forgotten or since >= self.options.rebroadcast_after_seconds:
+                    if forgotten:
+                        self._forgotten_resends[operation.id] = self._forgotten_resends.get(operation.id, 0) + 1
                     resend.append((operation.id, bytes.fromhex(operation.raw_tx)))
         self._broadcast(resend)
         receipts = self.chain.get_receipts([operation.tx_hash or "" for operation in mined])
@@ -632,7 +639,13 @@ class TxManager:
             log.error("could not fill nonce %s of %s: %s", operation.nonce, signer.address, exc.message)
         self._notify()
 
+    def _forgotten_resend_wait(self, operation_id: str) -> float:
+        """Seconds since the last send before a transaction the node's pool does not count is sent again."""
+        doublings = min(self._forgotten_resends.get(operation_id, 0), 16)
+        return min(self.options.forgotten_resend_seconds * 2**doublings, self.options.rebroadcast_after_seconds)
+
     def _forget(self, operation_id: str) -> None:
+        self._forgotten_resends.pop(operation_id, None)
         self._last_broadcast.pop(operation_id, None)
         self._foreign_nonce_since.pop(operation_id, None)
         self._send_refusals.pop(operation_id, None)
