@@ -181,3 +181,15 @@ def test_a_value_whose_load_overlapped_a_clear_is_not_remembered():
 
     assert cache.get_or_load("k", load_racing_a_change) == "before"
     assert cache.get_or_load("k", lambda: state["value"]) == "after"
+
+
+def test_peek_answers_only_from_memory_and_only_within_the_ttl():
+    now = [100.0]
+    cache: TtlCache[str, str] = TtlCache(5, clock=lambda: now[0])
+    assert cache.peek("k") is None
+    cache.get_or_load("k", CountingLoader())
+    now[0] += 4.9
+    assert cache.peek("k") == "v-1"
+    now[0] += 0.1
+    assert cache.peek("k") is None
+    assert TtlCache(0).peek("k") is None

@@ -57,6 +57,8 @@ class Principal:
     department: str
     role: ApiKeyRole
     key_id: str
+    #: When the key stops working (None: never), so that a remembered principal expires with its key.
+    expires_at: datetime | None = None
 
 
 class ApiKeyPublic(SQLModel):
@@ -138,7 +140,7 @@ def verify_api_key(engine: Engine, presented: str) -> Principal:
         raise AuthenticationError("the API key has expired", code="api_key_expired")
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         _touch(engine, row.id, now)
-    return Principal(department=row.department, role=ApiKeyRole(row.role), key_id=row.id)
+    return Principal(department=row.department, role=ApiKeyRole(row.role), key_id=row.id, expires_at=row.expires_at)
 
 
 def revoke_api_key(engine: Engine, key_id_or_prefix: str, *, department: str | None = None) -> ApiKeyPublic:

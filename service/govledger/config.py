@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         description="How long the evidence behind a public verification answer is reused for the same "
         "certificate; this service's own status changes clear it at once. 0 looks up every time.",
     )
+    api_key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long an API process trusts a key it has verified before checking the database again; "
+        "a key revoked from another process keeps working at most this long. 0 checks every request.",
+    )
     authority_cache_seconds: float = Field(
         default=2.0,
         ge=0,

@@ -52,6 +52,17 @@ class TtlCache(Generic[K, V]):
                 self._entries.popitem(last=False)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The remembered value if younger than ``ttl_seconds``, else None; never loads."""
+        if self.ttl_seconds <= 0:
+            return None
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and now - entry[0] < self.ttl_seconds:
+            return entry[1]
+        return None
+
     def forget(self, key: K) -> None:
         with self._lock:
             self._generation += 1

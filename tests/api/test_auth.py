@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,6 +143,35 @@ def test_a_revoked_key_gets_401_api_key_revoked(client: TestClient, db_runtime: 
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "api_key_revoked"
+
+
+def test_a_key_revoked_after_use_gets_401_once_the_api_key_memory_lapses(db_runtime: StandInRuntime) -> None:
+    ttl = 0.5
+    runtime = replace(db_runtime, settings=db_runtime.settings.model_copy(update={"api_key_cache_seconds": ttl}))
+    key, public = create_api_key(runtime.engine, "CS-MSA", "auditor", "audit")
+    with TestClient(app_with(runtime, router)) as client:
+        assert client.get("/test/whoami", headers=bearer(key)).status_code == 200
+        revoked_at = time.monotonic()
+        revoke_api_key(runtime.engine, public.id)  # in the database, as the CLI does from another process
+
+        time.sleep(max(0.0, revoked_at + ttl - time.monotonic()) + 0.05)
+        response = client.get("/test/whoami", headers=bearer(key))
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "api_key_revoked"
+
+
+def test_a_key_used_moments_ago_is_answered_from_memory_without_the_database(db_runtime: StandInRuntime) -> None:
+    runtime = replace(db_runtime, settings=db_runtime.settings.model_copy(update={"api_key_cache_seconds": 60}))
+    key, public = create_api_key(runtime.engine, "CS-MSA", "auditor", "audit")
+    with TestClient(app_with(runtime, router)) as client:
+        assert client.get("/test/whoami", headers=bearer(key)).status_code == 200
+        revoke_api_key(runtime.engine, public.id)
+        # Within api_key_cache_seconds the database is not asked again (this is what saves the thread hop).
+        remembered = client.get("/test/whoami", headers=bearer(key))
+
+    assert remembered.status_code == 200
+    assert remembered.json()["key_id"] == public.id
 
 
 def test_an_expired_key_gets_401_api_key_expired(client: TestClient, db_runtime: StandInRuntime) -> None:

@@ -26,6 +26,7 @@ from govledger.api.metrics import Metrics, MetricsMiddleware
 from govledger.api.metrics import router as metrics_router
 from govledger.api.openapi import document_errors
 from govledger.api.ratelimit import TokenBucketLimiter
+from govledger.api.recent_keys import RecentKeys
 from govledger.api.routes import ROUTERS
 from govledger.api.security import (
     DEFAULT_MAX_BODY_BYTES,
@@ -92,6 +93,7 @@ def create_app(runtime: AppRuntime, *, max_body_bytes: int | None = None, run_ba
     app.state.runtime = runtime
     app.state.metrics = metrics
     app.state.public_limiter = TokenBucketLimiter(settings.public_rate_limit_per_minute, name="requests")
+    app.state.recent_keys = RecentKeys(runtime.engine, settings.api_key_cache_seconds)
     app.state.auth_failure_limiter = TokenBucketLimiter(
         settings.auth_failure_limit_per_minute, name="failed authentication attempts"
     )

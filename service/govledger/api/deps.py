@@ -28,9 +28,11 @@ from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from govledger.api.ratelimit import TokenBucketLimiter, client_key
-from govledger.apikeys import ApiKeyRole, Principal, verify_api_key
+from govledger.api.recent_keys import RecentKeys
+from govledger.apikeys import ApiKeyRole, Principal
 from govledger.config import Settings
 from govledger.db.engine import session_scope
 from govledger.errors import AuthenticationError, PermissionDeniedError, ValidationError
@@ -93,13 +95,16 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer
 _api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="The API key itself.")
 
 
-def get_principal(
+async def get_principal(
     request: Request,
-    runtime: RuntimeDep,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)],
     _api_key: Annotated[str | None, Security(_api_key_scheme)],
 ) -> Principal:
-    """The caller's verified API key; failed attempts are counted per client and limited (429)."""
+    """The caller's verified API key; failed attempts are counted per client and limited (429).
+
+    A key verified moments ago is answered from memory on the event loop (see ``api/recent_keys.py``);
+    otherwise the database is asked on a worker thread.
+    """
     authorization = request.headers.get("authorization")
     header_key = request.headers.get(API_KEY_HEADER)
     if authorization is None and header_key is None:
@@ -112,7 +117,11 @@ def get_principal(
     limiter.ensure_available(client)
     try:
         presented = _presented_key(authorization, header_key)
-        return verify_api_key(runtime.engine, presented)
+        keys: RecentKeys = request.app.state.recent_keys
+        principal = keys.known(presented)
+        if principal is None:
+            principal = await run_in_threadpool(keys.verify, presented)
+        return principal
     except AuthenticationError as exc:
         limiter.record(client)
         logger.info("authentication failed for client %s: %s", client, exc.code)
