@@ -205,6 +205,7 @@ class TxManager:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self.store.stop()
 
     def _run(self) -> None:
         backoff = self.options.poll_seconds

@@ -11,9 +11,11 @@ import json
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from govledger.db.engine import session_scope
+from govledger.db.engine import database_error_from, session_scope
+from govledger.db.group_commit import GroupCommitter
 from govledger.db.models import Operation, OperationStatus
 from govledger.errors import ConflictError, IdempotencyConflictError, NotFoundError
 from govledger.operations.models import OperationPublic, WriteRequest
@@ -28,6 +30,15 @@ class OperationStore:
     def __init__(self, engine: Engine, chain_id: int):
         self.engine = engine
         self.chain_id = chain_id
+        # Concurrent requests' operations are committed together (db/group_commit.py): with one transaction
+        # per request, request threads queued for the database's write lock and bounded certificate issue.
+        self._writes: GroupCommitter[tuple[Operation, Alongside | None], None] = GroupCommitter(
+            "operation-intake", self._commit_group
+        )
+
+    def stop(self) -> None:
+        """Let the group-commit writer finish what was handed to it and end (it restarts on the next create)."""
+        self._writes.stop()
 
     def create(
         self, request: WriteRequest, sender: str, alongside: Alongside | None = None
@@ -55,10 +66,7 @@ class OperationStore:
             status=OperationStatus.QUEUED.value,
         )
         try:
-            with session_scope(self.engine) as session:
-                session.add(row)
-                if alongside is not None:
-                    alongside(session, row.id)
+            self._writes.submit((row, alongside))
         except ConflictError:
             # A retry (or two identical retries racing): the unique constraint let exactly one in.
             if request.idempotency_key is None:
@@ -68,6 +76,23 @@ class OperationStore:
                 raise
             return self._same_request(existing, request_hash), False
         return OperationPublic.from_row(row), True
+
+    def _commit_group(self, items: list[tuple[Operation, Alongside | None]]) -> list[BaseException | None]:
+        """One transaction for the group, one savepoint per operation: a duplicate refuses only its own."""
+        outcomes: list[BaseException | None] = []
+        with session_scope(self.engine) as session:
+            for row, alongside in items:
+                try:
+                    with session.begin_nested():
+                        session.add(row)
+                        if alongside is not None:
+                            alongside(session, row.id)
+                    outcomes.append(None)
+                except SQLAlchemyError as exc:
+                    outcomes.append(database_error_from(exc))
+                except Exception as exc:  # the caller of this one operation hears about it
+                    outcomes.append(exc)
+        return outcomes
 
     def get(self, operation_id: str) -> OperationPublic:
         with session_scope(self.engine, read_only=True) as session:
