@@ -20,7 +20,7 @@ import typer
 
 from govledger.config import Settings, load_settings
 from govledger.errors import GovLedgerError, ValidationError
-from govledger.heap import freeze_start_up_objects
+from govledger.heap import freeze_start_up_objects, limit_malloc_arenas
 from govledger.logsetup import configure_logging
 
 app = typer.Typer(
@@ -167,6 +167,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API, pages and background workers from the configuration (any chain)."""
+    limit_malloc_arenas()
     settings = _settings(host=host, port=port, api_processes=processes)
     if settings.api_processes > 1:
         from govledger.processes import serve_in_processes
@@ -189,6 +190,7 @@ def worker() -> None:
     """Run only the background workers (transaction manager, indexer): no HTTP. Stops on SIGTERM/SIGINT."""
     from govledger.runtime import Runtime
 
+    limit_malloc_arenas()
     runtime = Runtime(_settings())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -214,6 +216,7 @@ def demo(
     from govledger.api.app import create_app
     from govledger.demo import prepare_demo
 
+    limit_malloc_arenas()
     prepared = prepare_demo(data_dir, host=host, port=port)
     served = create_app(prepared.runtime)
     freeze_start_up_objects()
