@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event, insert, text
 from sqlmodel import Session, select
 
-from govledger.db.engine import session_scope
+from govledger.db.engine import create_db_engine, session_scope
 from govledger.db.group_commit import GroupCommitter
+from govledger.db.migrate import upgrade_database
 from govledger.db.models import IssuedCertificate, Operation
 from govledger.errors import ConflictError, DatabaseUnavailableError, IdempotencyConflictError
 from govledger.operations.models import WriteRequest
@@ -184,3 +185,28 @@ def test_a_caller_that_gives_up_before_its_group_is_taken_leaves_nothing_written
     finally:
         committer.stop()
     assert written == [1]
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_mid_group_fails_the_group_with_503_and_writes_none_of_it(postgresql_database_url: str):
+    upgrade_database(postgresql_database_url)
+    engine = create_db_engine(postgresql_database_url)
+    store = OperationStore(engine, CHAIN_ID)
+
+    def lose_the_connection(session: Session, operation_id: str) -> None:
+        session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))  # as a database restart does
+
+    calls = [lambda n=n: store.create(request(n), "0xsender") for n in range(CALLERS)]
+    calls[CALLERS // 2] = lambda: store.create(request(-1), "0xsender", lose_the_connection)
+    try:
+        results = all_at_once(calls)
+        stored = {row.id for row in stored_operations(engine)}
+    finally:
+        store.stop()
+        engine.dispose()
+
+    failed = [result for result in results if isinstance(result, Exception)]
+    assert failed and all(isinstance(result, DatabaseUnavailableError) for result in failed), failed
+    accepted = {result[0].id for result in results if isinstance(result, tuple)}
+    assert stored == accepted
+    assert len(accepted) + len(failed) == CALLERS

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from govledger.db.engine import database_error_from, session_scope
@@ -78,7 +78,11 @@ class OperationStore:
         return OperationPublic.from_row(row), True
 
     def _commit_group(self, items: list[tuple[Operation, Alongside | None]]) -> list[BaseException | None]:
-        """One transaction for the group, one savepoint per operation: a duplicate refuses only its own."""
+        """One transaction for the group, one savepoint per operation: a duplicate refuses only its own.
+
+        Any other database error (a connection lost mid-group, say) fails the whole group: the transaction
+        cannot be trusted after it, and session_scope turns it into what every caller should hear (503).
+        """
         outcomes: list[BaseException | None] = []
         with session_scope(self.engine) as session:
             for row, alongside in items:
@@ -88,8 +92,10 @@ class OperationStore:
                         if alongside is not None:
                             alongside(session, row.id)
                     outcomes.append(None)
-                except SQLAlchemyError as exc:
+                except IntegrityError as exc:
                     outcomes.append(database_error_from(exc))
+                except SQLAlchemyError:
+                    raise
                 except Exception as exc:  # the caller of this one operation hears about it
                     outcomes.append(exc)
         return outcomes
