@@ -23,6 +23,13 @@ class Clock:
         return self.now
 
 
+def refusal_code(keys: RecentKeys, presented: str) -> str:
+    """The code of the AuthenticationError that checking ``presented`` against the database raises."""
+    with pytest.raises(AuthenticationError) as refused:
+        keys.verify(presented)
+    return refused.value.code
+
+
 def test_a_verified_key_is_known_until_its_time_is_up(migrated_engine: Engine) -> None:
     clock = Clock()
     keys = RecentKeys(migrated_engine, 2.0, clock=clock)
@@ -49,9 +56,7 @@ def test_a_key_revoked_in_the_database_is_refused_once_the_memory_lapses(migrate
     assert keys.known(key) is not None  # the documented window: at most api_key_cache_seconds
     clock.now += 2.0
     assert keys.known(key) is None
-    with pytest.raises(AuthenticationError) as refused:
-        keys.verify(key)
-    assert refused.value.code == "api_key_revoked"
+    assert refusal_code(keys, key) == "api_key_revoked"
 
 
 def test_an_expired_key_is_never_answered_from_memory(migrated_engine: Engine) -> None:
@@ -63,9 +68,7 @@ def test_an_expired_key_is_never_answered_from_memory(migrated_engine: Engine) -
     time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
 
     assert keys.known(key) is None
-    with pytest.raises(AuthenticationError) as refused:
-        keys.verify(key)
-    assert refused.value.code == "api_key_expired"
+    assert refusal_code(keys, key) == "api_key_expired"
 
 
 def test_a_wrong_key_is_never_remembered(migrated_engine: Engine) -> None:
@@ -74,9 +77,7 @@ def test_a_wrong_key_is_never_remembered(migrated_engine: Engine) -> None:
     wrong = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
 
     for _ in range(2):
-        with pytest.raises(AuthenticationError) as refused:
-            keys.verify(wrong)
-        assert refused.value.code == "invalid_api_key"
+        assert refusal_code(keys, wrong) == "invalid_api_key"
         assert keys.known(wrong) is None
 
 
@@ -88,6 +89,4 @@ def test_zero_seconds_checks_the_database_every_time(migrated_engine: Engine) ->
 
     revoke_api_key(migrated_engine, public.id)
 
-    with pytest.raises(AuthenticationError) as refused:
-        keys.verify(key)
-    assert refused.value.code == "api_key_revoked"
+    assert refusal_code(keys, key) == "api_key_revoked"

@@ -61,11 +61,8 @@ def measure(stack: Stack, *, clients: int, certificates: int, run_tag: str) -> t
 
         run_concurrently(clients, one_client)
 
-    with client:
-        try:
-            watch_while(submit, watcher, timeout=300)
-        finally:
-            poster.close()
+    with client, poster:
+        watch_while(submit, watcher, timeout=300)
         last = expect(client.get(f"/api/v1/operations/{watcher.items[-1].key}"), 200)
     receipt = rpc(stack.chain_url, "eth_getTransactionReceipt", [last["tx_hash"]])
     assert isinstance(receipt, dict)

@@ -79,6 +79,12 @@ class JsonPoster:
                 connection.close()
             self._opened.clear()
 
+    def __enter__(self) -> JsonPoster:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
 
 def expect(response: httpx.Response, *statuses: int) -> Any:
     if response.status_code not in statuses:

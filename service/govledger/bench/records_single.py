@@ -53,11 +53,8 @@ def measure(stack: Stack, *, clients: int, records: int, baseline_rps: float, ru
 
         run_concurrently(clients, one_client)
 
-    with client:
-        try:
-            watch_while(submit, watcher, timeout=300)
-        finally:
-            poster.close()
+    with client, poster:
+        watch_while(submit, watcher, timeout=300)
     rate = watcher.throughput()
     p99 = percentile(watcher.latencies(), 0.99)
     return Row(
