@@ -2,7 +2,7 @@
 database on every request.
 
 Why: checking a key is a database read that FastAPI must run on a worker thread; with the hand-over to that
-thread and back it cost ~1.9 ms of CPU on an authenticated request that otherwise cost ~2.6 ms (measured with
+thread and back it cost ~1.9 ms of CPU on an authenticated request that otherwise cost ~2.9 ms (measured with
 wrk on one API process, see docs/PERFORMANCE.md, round 5). A department system sends many requests a second
 with the same key, so remembering the answer briefly removes that cost from almost every request.
 
