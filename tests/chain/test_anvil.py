@@ -27,7 +27,7 @@ from govledger.chain.node_http import PooledHTTPProvider
 from govledger.chain.transactions import build_transaction, wait_for_receipt
 from govledger.consortium.departments import Role, decode_department_code
 from govledger.errors import ChainUnavailableError, ContractRevertError
-from tests.fixtures.anvil import AnvilNode, rpc
+from tests.fixtures.anvil import AnvilNode, rpc, start_anvil
 from tests.support.consortium import (
     ADD_ACCOUNT,
     SET_MODULE,
@@ -161,6 +161,40 @@ def test_batched_gas_estimates_equal_single_estimates_and_reverts(any_chain: Web
     assert isinstance(batched[0], int) and batched[0] > 21_000
     assert batched[2] == 21_000
     assert any_chain.estimate_gas_many([]) == []
+
+
+def test_gas_is_estimated_against_the_latest_block_not_the_nodes_pool(tmp_path: Path):
+    """anvil's default "pending" would execute every pooled transaction for each estimate (ESTIMATE_AT)."""
+    node = start_anvil(tmp_path)
+    try:
+        chain = Web3Chain(node.url)
+        consortium = deploy_consortium(chain)
+        contract = consortium.contract
+        node.rpc("evm_setAutomine", [False])
+        proposer = consortium.signers["CS-DRB"]
+        propose = build_transaction(
+            chain,
+            sender=proposer.address,
+            to=contract.address,
+            data=contract.encode("propose", SET_THRESHOLD, payload(["uint8"], [1])),
+            nonce=chain.transaction_count(proposer.address),
+            gas=500_000,
+        )
+        assert chain.send_raw_transactions([bytes(proposer.sign_transaction(propose).raw)]) == [None]
+
+        # The proposal is pooled, not mined: approving it succeeds only on top of the pool.
+        approve = {
+            "from": consortium.signers["CS-MSA"].address,
+            "to": contract.address,
+            "data": contract.encode("approve", 1),
+        }
+        (estimate,) = chain.estimate_gas_many([approve])
+        assert isinstance(estimate, CallReverted)
+        assert contract.interface.decode_error(estimate.data).name == "ConsortiumUnknownProposal"
+        with pytest.raises(CallReverted):
+            chain.estimate_gas(approve)
+    finally:
+        node.stop()
 
 
 def signed_transfer(chain: Web3Chain, signer: Any, nonce: int, value: int, to: str | None = None) -> bytes:

@@ -133,6 +133,20 @@ def test_a_conflicting_row_of_its_own_refuses_only_that_operation(store: Operati
     assert {c.operation_id for c in certificates} == accepted
 
 
+def test_a_failure_in_one_callers_own_rows_refuses_only_that_operation(store: OperationStore, migrated_engine: Engine):
+    def refuse(_session: Session, _operation_id: str) -> None:
+        raise ValueError("this caller's rows cannot be built")
+
+    results = all_at_once(
+        [lambda n=n: store.create(request(n), "0xsender", refuse if n == 7 else None) for n in range(CALLERS)]
+    )
+
+    assert isinstance(results[7], ValueError)
+    accepted = {result[0].id for result in results if isinstance(result, tuple)}
+    assert len(accepted) == CALLERS - 1
+    assert {row.id for row in stored_operations(migrated_engine)} == accepted
+
+
 def test_a_group_that_cannot_be_written_fails_every_caller_in_it():
     def refuse(items: list[int]) -> list[int]:
         raise DatabaseUnavailableError("the database is away")

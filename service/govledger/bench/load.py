@@ -172,7 +172,8 @@ class ConfirmationWatcher:
                     item.confirmed_at = now
             with self._lock:
                 self._pending = deque(item for item in self._pending if item.confirmed_at is None)
-            if not done:
+            if len(done) < len(head):
+                # Asking again at once would only cost the service a lookup: what settles, settles by block.
                 time.sleep(WATCH_IDLE_SECONDS)
 
     def first_submitted(self) -> float:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from govledger.db.models import Operation
 
@@ -74,7 +75,7 @@ class OperationPublic(BaseModel):
         return self.status in ("confirmed", "failed")
 
     @classmethod
-    def from_row(cls, row: Operation) -> OperationPublic:
+    def from_row(cls, row: Operation | Row[Any]) -> OperationPublic:
         error = None
         if row.error_code:
             error = OperationError(
