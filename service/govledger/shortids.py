@@ -23,7 +23,12 @@ def check_short_id(value: str) -> str:
 
 def encode_short_id(value: str) -> bytes:
     """The bytes32 form, as stored on chain."""
-    return check_short_id(value).encode("ascii").ljust(32, b"\0")
+    return pack_short_id(check_short_id(value))
+
+
+def pack_short_id(value: str) -> bytes:
+    """The bytes32 form of an id already checked (a validated request field, or a row stored from one)."""
+    return value.encode("ascii").ljust(32, b"\0")
 
 
 def short_id_hex(value: str) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from govledger.certificates.holder import holder_commitment, holder_matches, new_salt
@@ -34,6 +34,7 @@ from govledger.certificates.models import (
 from govledger.chain.txmanager import TxManager
 from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, encode_department_code
+from govledger.db.bulk import insert_rows
 from govledger.db.engine import session_scope
 from govledger.db.models import ChainEvent, IssuedCertificate, Operation, OperationStatus
 from govledger.errors import (
@@ -52,6 +53,7 @@ from govledger.shortids import decode_short_id, encode_short_id, short_id_hex
 from govledger.ttlcache import TtlCache
 
 CONTRACT = "CertificateRegistry"
+CERTIFICATES = IssuedCertificate.__table__  # type: ignore[attr-defined]
 #: Leaf values of a batch-issued certificate, in this order (see ICertificateRegistry).
 CERTIFICATE_LEAF_ENCODING = ("bytes32", "bytes32", "uint8", "bytes32", "bytes32", "uint64", "uint64")
 #: ICertificateRegistry.CertificateStatus, by index.
@@ -146,7 +148,7 @@ class CertificateService:
 
         def store_the_certificate(session: Session, operation_id: str) -> None:
             values = self._row_values(department, cert_id, certificate, commitment, args, operation_id)
-            session.execute(insert(IssuedCertificate), [values])
+            insert_rows(session.connection(), CERTIFICATES, [values])
 
         try:
             # One database transaction for the operation and the certificate row.
@@ -585,7 +587,7 @@ class CertificateService:
     def _store(self, rows: list[dict[str, Any]], *, retry_of: str) -> None:
         try:
             with session_scope(self.engine) as session:
-                session.execute(insert(IssuedCertificate), rows)
+                insert_rows(session.connection(), CERTIFICATES, rows)
         except ConflictError:
             existing = self._row(rows[0]["certificate_id"])
             if existing is None or existing.operation_id != retry_of:

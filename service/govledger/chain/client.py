@@ -202,7 +202,7 @@ def _json_tx(tx: dict[str, Any]) -> dict[str, Any]:
     request: dict[str, Any] = {}
     for key in ("from", "to"):
         if tx.get(key) is not None:
-            request[key] = to_checksum_address(tx[key])
+            request[key] = _checksummed(tx[key])
     if "data" in tx:
         request["data"] = _hex(tx["data"])
     if tx.get("value"):
@@ -238,7 +238,8 @@ def _receipt_from_json(raw: dict[str, Any]) -> Receipt:
 
 @functools.lru_cache(maxsize=4096)
 def _checksummed(address: str) -> str:
-    # Logs come from a handful of contracts; checksumming costs a keccak, so each address is done once.
+    # Logs come from a handful of contracts and requests from a handful of accounts; checksumming costs a
+    # keccak, so each address is done once.
     return to_checksum_address(address)
 
 
@@ -581,7 +582,7 @@ class Web3Chain:
     @staticmethod
     def _log_entry(log: Any) -> LogEntry:
         return LogEntry(
-            address=to_checksum_address(log["address"]),
+            address=_checksummed(log["address"]),
             topics=tuple(bytes(t) for t in log["topics"]),
             data=bytes(log["data"]),
             block_number=int(log["blockNumber"]),

@@ -59,9 +59,30 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     values_sql = ", ".join([placeholder] * len(names))
     statement = f"INSERT INTO {quote(table.name)} ({columns_sql}) VALUES ({values_sql})"  # noqa: S608
     produced = list(defaults.values())
+    # Most columns need no conversion (strings, integers); only those that do are touched per row.
+    conversions = [(index, _remembering_last(convert)) for index, convert in enumerate(converters) if convert]
     parameters = []
     for row in rows:
-        values = [row[name] for name in given] + [produce() for produce in produced]
-        pairs = zip(converters, values, strict=True)
-        parameters.append(tuple(value if convert is None else convert(value) for convert, value in pairs))
+        values = [row[name] for name in given]
+        values += [produce() for produce in produced]
+        for index, convert in conversions:
+            values[index] = convert(values[index])
+        parameters.append(tuple(values))
     connection.exec_driver_sql(statement, parameters)
+
+
+def _remembering_last(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, done once for a run of the very same object: many columns of a batch hold one value
+    for every row (its department, its batch id, its time of creation), and converting a datetime for
+    SQLite costs more than the rest of the row."""
+    last: list[Any] = [_NOTHING, None]
+
+    def convert_once(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return convert_once
+
+
+_NOTHING = object()

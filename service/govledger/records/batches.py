@@ -63,7 +63,8 @@ class BatchWriter:
         ids = [record.record_id for record in records]
         if len(set(ids)) != len(ids):
             raise ConflictError("the batch names the same record id more than once", code="duplicate_record_id")
-        self._refuse_existing(ids)
+        # Ids already anchored are not looked for first: the unique index refuses them in the insert below,
+        # and only then is it worth a query to say which one (a look-up of 1,000 ids was 6 % of the request).
         tree = StandardMerkleTree.of([r.leaf_values() for r in records], RECORD_LEAF_ENCODING)
         proofs = tree.proofs_json()
         batch = RecordBatch(
@@ -74,6 +75,7 @@ class BatchWriter:
             idempotency_key=idempotency_key,
             request_hash=request_hash,
         )
+        created_at = batch.created_at  # one request, one moment: the same value converts once (db/bulk.py)
         rows = [
             {
                 "chain_id": self.chain_id,
@@ -88,6 +90,7 @@ class BatchWriter:
                 "leaf_index": index,
                 "leaf_hash": tree.leaf_hash_at(index),
                 "proof_json": proofs[index],
+                "created_at": created_at,
             }
             for index, record in enumerate(records)
         ]
@@ -100,6 +103,7 @@ class BatchWriter:
             # A concurrent request took one of the ids (or the same key) first.
             if idempotency_key is not None and self._batch_by_key(department, idempotency_key) is not None:
                 return self.anchor_many(department, records, idempotency_key, request_hash)
+            self._refuse_existing(ids)
             raise ConflictError("a record in the batch was anchored meanwhile", code="record_exists") from None
         return batch, self.submit(batch)
 

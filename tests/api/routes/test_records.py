@@ -125,6 +125,9 @@ def test_bulk_requests_are_idempotent_and_refuse_duplicates(service: Service):
     overlapping = service.client.post("/api/v1/records/batch", headers=service.key(*DRB),
                                       json={"records": [record("IDEM-3"), record("NEW-1")]})
     assert overlapping.status_code == 409 and overlapping.json()["error"]["code"] == "record_exists"
+    assert overlapping.json()["error"]["details"] == {"record_id": "IDEM-3"}
+    # Refused as a whole: the batch's new record was not stored either.
+    assert service.client.get("/api/v1/records/NEW-1", headers=service.key(*DRB)).status_code == 404
 
 
 def test_joint_maintenance_versions_endorsements_and_history(service: Service):
