@@ -34,6 +34,17 @@ NUMBER = re.compile(r"^\d[\d,]*(\.\d+)? ")
 RATIO = re.compile(r"\d[\d,]*\.\d\d×|1/\d[\d,]*")
 #: The gas rows with a target say whether it was met.
 GAS_TARGET_ROWS = ("gas: certificate issue", "gas: batch anchor per record")
+#: The timed rows under load say whose CPU they used.
+CPU_ROWS = (
+    "records via POST /records,",
+    "records via POST /records/batch",
+    "certificate issue, 1 tx each",
+    "public verification GET",
+    "HTTP ceiling: GET /healthz",
+)
+CPU_SHARES = re.compile(
+    r"CPU while measured: service (\d+\.\d\d), node (\d+\.\d\d), bench clients (\d+\.\d\d) = (\d+\.\d\d) of (\d+) cores"
+)
 
 
 def test_the_quick_benchmark_prints_every_row_with_numbers():
@@ -53,3 +64,11 @@ def test_the_quick_benchmark_prints_every_row_with_numbers():
             assert RATIO.fullmatch(cells[3]), f"{start}: ratio {cells[3]!r}"
         if start in GAS_TARGET_ROWS:
             assert re.match(r"target (met|MISSED);", cells[5]), f"{start}: detail {cells[5]!r} has no verdict"
+        if start in CPU_ROWS:
+            shares = CPU_SHARES.search(cells[5])
+            assert shares, f"{start}: detail {cells[5]!r} has no CPU shares"
+            service, node, bench, total, cores = (float(value) for value in shares.groups())
+            # The service and the clients work in every such row (the node may idle through /healthz), and
+            # the shares add up to at most the machine.
+            assert service > 0 and bench > 0, f"{start}: {shares.group(0)}"
+            assert abs(service + node + bench - total) < 0.02 and total <= cores * 1.05, f"{start}: {shares.group(0)}"

@@ -11,6 +11,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
+from govledger.bench import cpu
 from govledger.bench.load import (
     ConfirmationWatcher,
     JsonPoster,
@@ -62,7 +63,9 @@ def measure(stack: Stack, *, clients: int, certificates: int, run_tag: str) -> t
         run_concurrently(clients, one_client)
 
     with client, poster:
+        before = cpu.sample(stack)
         watch_while(submit, watcher, timeout=300)
+        cpu_use = cpu.cores_used(before, cpu.sample(stack))
         last = expect(client.get(f"/api/v1/operations/{watcher.items[-1].key}"), 200)
     receipt = rpc(stack.chain_url, "eth_getTransactionReceipt", [last["tx_hash"]])
     assert isinstance(receipt, dict)
@@ -76,6 +79,6 @@ def measure(stack: Stack, *, clients: int, certificates: int, run_tag: str) -> t
         baseline=ceiling,
         baseline_label=f"tx/s chain ceiling (30M gas ÷ {gas_per_issue:,} gas ÷ 1 s)",
         target="≥ 70% of the ceiling",
-        detail=f"{len(watcher.items)} certificates; p99 request→confirmed {p99:.2f} s",
+        detail=f"{len(watcher.items)} certificates; p99 request→confirmed {p99:.2f} s; {cpu_use}",
     )
     return row, issued

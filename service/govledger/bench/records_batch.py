@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+from govledger.bench import cpu
 from govledger.bench.load import ConfirmationWatcher, api_client, expect, run_concurrently, watch_while
 from govledger.bench.operations import operations_confirmed
 from govledger.bench.records_single import record_body
@@ -46,7 +47,9 @@ def measure(stack: Stack, *, clients: int, requests: int, baseline_rps: float, r
         run_concurrently(clients, one_client)
 
     with client:
+        before = cpu.sample(stack)
         watch_while(submit, watcher, timeout=300)
+        cpu_use = cpu.cores_used(before, cpu.sample(stack))
     rate = watcher.throughput() * RECORDS_PER_REQUEST
     all_accepted = max(accepted_at)
     return Row(
@@ -58,5 +61,5 @@ def measure(stack: Stack, *, clients: int, requests: int, baseline_rps: float, r
         target="≥ 20,000 rec/s",
         detail=f"{requests * RECORDS_PER_REQUEST:,} records in {requests} requests, all accepted after "
         f"{all_accepted - watcher.first_submitted():.2f} s, the last confirmed "
-        f"{watcher.last_confirmed() - all_accepted:.2f} s later",
+        f"{watcher.last_confirmed() - all_accepted:.2f} s later; {cpu_use}",
     )

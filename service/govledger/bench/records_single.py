@@ -8,6 +8,7 @@ import time
 
 import httpx
 
+from govledger.bench import cpu
 from govledger.bench.load import (
     ConfirmationWatcher,
     JsonPoster,
@@ -54,7 +55,9 @@ def measure(stack: Stack, *, clients: int, records: int, baseline_rps: float, ru
         run_concurrently(clients, one_client)
 
     with client, poster:
+        before = cpu.sample(stack)
         watch_while(submit, watcher, timeout=300)
+        cpu_use = cpu.cores_used(before, cpu.sample(stack))
     rate = watcher.throughput()
     p99 = percentile(watcher.latencies(), 0.99)
     return Row(
@@ -64,5 +67,5 @@ def measure(stack: Stack, *, clients: int, records: int, baseline_rps: float, ru
         baseline=baseline_rps,
         baseline_label="rec/s web3.py transact+wait",
         target="≥ 1,000 rec/s, ≥ 20×, p99 ≤ 3 s",
-        detail=f"{len(watcher.items)} records; p99 request→anchored {p99:.2f} s",
+        detail=f"{len(watcher.items)} records; p99 request→anchored {p99:.2f} s; {cpu_use}",
     )

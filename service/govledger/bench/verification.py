@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-from govledger.bench import wrk
+from govledger.bench import cpu, wrk
 from govledger.bench.load import BenchRunError
 from govledger.bench.stack import Stack
 from govledger.bench.table import Row
@@ -30,12 +30,14 @@ def _spot_check(stack: Stack, certificate_ids: list[str]) -> None:
 
 def measure(stack: Stack, *, clients: int, seconds: float, certificate_ids: list[str]) -> Row:
     _spot_check(stack, certificate_ids)
+    before = cpu.sample(stack)
     api = wrk.run(
         stack.api_url,
         [wrk.Request("GET", f"/api/v1/verify/certificates/{cert_id}") for cert_id in certificate_ids],
         connections=clients,
         seconds=seconds,
     )
+    cpu_use = cpu.cores_used(before, cpu.sample(stack))
     bodies = certificate_lookup_requests(stack.chain_url, stack.deployment_file, certificate_ids)
     direct = wrk.run(
         stack.chain_url, [wrk.Request("POST", "/", body) for body in bodies], connections=clients, seconds=seconds
@@ -47,5 +49,6 @@ def measure(stack: Stack, *, clients: int, seconds: float, certificate_ids: list
         baseline=direct.requests_per_second,
         baseline_label=f"req/s direct certificateOf eth_call to the node (p99 {direct.p99_seconds * 1000:.0f} ms)",
         target="≥ 2,000 req/s, p99 ≤ 50 ms",
-        detail=f"p99 {api.p99_seconds * 1000:.0f} ms; {len(certificate_ids):,} certificates in turn; load from wrk",
+        detail=f"p99 {api.p99_seconds * 1000:.0f} ms; {len(certificate_ids):,} certificates in turn; load from wrk; "
+        f"{cpu_use}",
     )
