@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi.exceptions import EncodingError
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -55,7 +55,7 @@ from govledger.errors import (
 )
 from govledger.keys import Signer
 from govledger.operations.models import OperationPublic, WriteRequest
-from govledger.operations.store import Alongside, OperationStore
+from govledger.operations.store import OPERATIONS, Alongside, OperationStore
 
 log = logging.getLogger(__name__)
 
@@ -519,56 +519,74 @@ class TxManager:
     ) -> None:
         if not (finished or mined_not_final or requeue):
             return
-        outcomes = [(operation.id, receipt, self._outcome(operation, receipt)) for operation, receipt in finished]
+        outcomes = [(operation, receipt, self._outcome(operation, receipt)) for operation, receipt in finished]
         settled: list[Operation] = []
         now = utc_now()
         with session_scope(self.engine) as session:
-            touched = [operation_id for operation_id, _, _ in outcomes]
-            touched += [operation_id for operation_id, _ in mined_not_final] + requeue
-            rows = {
-                row.id: row
-                for start in range(0, len(touched), 500)
-                for row in session.exec(select(Operation).where(col(Operation.id).in_(touched[start : start + 500])))
-            }
-            for operation_id, receipt, outcome in outcomes:
-                row = rows.get(operation_id)
-                if row is None or row.status != SUBMITTED:
+            # Settled operations are written as plain UPDATEs (hundreds per block under load), not through
+            # the ORM's loading and unit of work: the write lock this holds is the one every request waits for.
+            still_submitted = self._still_submitted(session, [operation.id for operation, _, _ in outcomes])
+            updates: list[dict[str, Any]] = []
+            for operation, receipt, (status, fields) in outcomes:
+                if operation.id not in still_submitted:
                     continue  # another process settled it first
-                row.block_number = receipt.block_number
-                row.block_hash = receipt.block_hash
-                row.confirmed_at = now
-                row.status, fields = outcome
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                session.add(row)
-                settled.append(row)
-                self._forget(operation_id)
-            for operation_id, maybe_receipt in mined_not_final:
-                row = rows.get(operation_id)
-                if row is None or row.status != SUBMITTED:
-                    continue
-                row.block_number = maybe_receipt.block_number if maybe_receipt else None
-                row.block_hash = maybe_receipt.block_hash if maybe_receipt else None
-                session.add(row)
-            for operation_id in requeue:
-                row = rows.get(operation_id)
-                if row is None or row.status != SUBMITTED:
-                    continue
-                log.warning("operation %s: nonce %s was used by another transaction; signing again", row.id, row.nonce)
-                row.status = QUEUED
-                row.nonce = None
-                row.raw_tx = None
-                row.tx_hash = None
-                row.block_number = None
-                row.block_hash = None
-                session.add(row)
-                self._forget(operation_id)
-            if requeue:
-                self._wake.set()
+                values = {
+                    "block_number": receipt.block_number,
+                    "block_hash": receipt.block_hash,
+                    "confirmed_at": now,
+                    "status": status,
+                    **fields,
+                }
+                updates.append({"operation_id": operation.id, **values})
+                for name, value in values.items():
+                    setattr(operation, name, value)
+                settled.append(operation)
+                self._forget(operation.id)
+            _update_by_id(session, updates)
+            self._record_reorged_and_requeued(session, mined_not_final, requeue)
             # Before the commit as well as after it: a caller waiting for one of these operations may see it
             # confirmed as soon as it commits, and must not then be answered from a memory that predates it.
             self._tell_settled(settled)
         self._tell_settled(settled)
+
+    def _still_submitted(self, session: Session, operation_ids: list[str]) -> set[str]:
+        """Those of ``operation_ids`` no other process has settled (locked until commit on PostgreSQL)."""
+        found: set[str] = set()
+        for start in range(0, len(operation_ids), 500):
+            query = select(Operation.id).where(
+                col(Operation.id).in_(operation_ids[start : start + 500]), Operation.status == SUBMITTED
+            )
+            if self._postgres:
+                query = query.with_for_update()
+            found.update(session.exec(query).all())
+        return found
+
+    def _record_reorged_and_requeued(
+        self, session: Session, mined_not_final: list[tuple[str, Receipt | None]], requeue: list[str]
+    ) -> None:
+        """Rare cases, one row at a time: a re-org moved a transaction; a nonce was used by someone else."""
+        for operation_id, maybe_receipt in mined_not_final:
+            row = session.get(Operation, operation_id)
+            if row is None or row.status != SUBMITTED:
+                continue
+            row.block_number = maybe_receipt.block_number if maybe_receipt else None
+            row.block_hash = maybe_receipt.block_hash if maybe_receipt else None
+            session.add(row)
+        for operation_id in requeue:
+            row = session.get(Operation, operation_id)
+            if row is None or row.status != SUBMITTED:
+                continue
+            log.warning("operation %s: nonce %s was used by another transaction; signing again", row.id, row.nonce)
+            row.status = QUEUED
+            row.nonce = None
+            row.raw_tx = None
+            row.tx_hash = None
+            row.block_number = None
+            row.block_hash = None
+            session.add(row)
+            self._forget(operation_id)
+        if requeue:
+            self._wake.set()
 
     def _tell_settled(self, settled: list[Operation]) -> None:
         if settled:
@@ -654,3 +672,17 @@ class TxManager:
     def _notify(self) -> None:
         with self._changed:
             self._changed.notify_all()
+
+
+def _update_by_id(session: Session, updates: list[dict[str, Any]]) -> None:
+    """One executemany per set of columns (confirmed and failed operations write different ones)."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for values in updates:
+        by_columns.setdefault(tuple(sorted(values)), []).append(values)
+    for columns, rows in by_columns.items():
+        statement = (
+            update(OPERATIONS)
+            .where(OPERATIONS.c.id == bindparam("operation_id"))
+            .values({name: bindparam(name) for name in columns if name != "operation_id"})
+        )
+        session.connection().execute(statement, rows)
