@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from govledger.chain.client import Web3Chain
+from govledger.chain.transactions import build_transaction
 from govledger.chain.txmanager import TxManager, TxManagerOptions
 from govledger.db.engine import session_scope
 from govledger.db.models import AccountNonce, Operation
@@ -137,3 +138,34 @@ def test_wait_returns_once_confirmed(manager: TxManager):
         assert done.status == "confirmed"
     finally:
         manager.stop()
+
+
+def test_a_nonce_another_process_reserves_while_this_one_signs_is_not_used_twice(
+    manager: TxManager, chain: Web3Chain, consortium: Consortium, migrated_engine: Engine, monkeypatch
+):
+    """Transactions are signed before the write transaction with predicted nonces (TxManager._presign)."""
+    drain_first = manager.submit(propose_threshold("CS-DRB", 3))
+    drain(manager)
+    assert manager.get(drain_first.id).nonce == 0
+    signer = consortium.signers["CS-DRB"]
+    presign = manager._presign
+
+    def another_process_takes_nonce_1_meanwhile(*args):
+        presigned = presign(*args)  # for nonce 1, as the account's row predicts
+        with session_scope(migrated_engine) as session:
+            row = session.exec(select(AccountNonce).where(AccountNonce.address == signer.address)).one()
+            row.next_nonce += 1
+            session.add(row)
+        filler = build_transaction(chain, sender=signer.address, to=signer.address, data=b"", nonce=1, gas=21_000)
+        chain.send_raw_transaction(signer.sign_transaction(filler).raw)
+        return presigned
+
+    monkeypatch.setattr(manager, "_presign", another_process_takes_nonce_1_meanwhile)
+    second = manager.submit(propose_threshold("CS-DRB", 2))
+    drain(manager)
+
+    done = manager.get(second.id)
+    assert done.status == "confirmed" and done.nonce == 2, done
+    assert chain.w3.eth.get_transaction(done.tx_hash)["nonce"] == 2  # the bytes sent were signed for nonce 2
+    with session_scope(migrated_engine) as session:
+        assert session.get(Operation, second.id).attempts == 1  # signed once, never re-queued

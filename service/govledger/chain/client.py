@@ -202,7 +202,7 @@ def _json_tx(tx: dict[str, Any]) -> dict[str, Any]:
     request: dict[str, Any] = {}
     for key in ("from", "to"):
         if tx.get(key) is not None:
-            request[key] = _checksummed(tx[key])
+            request[key] = checksummed(tx[key])
     if "data" in tx:
         request["data"] = _hex(tx["data"])
     if tx.get("value"):
@@ -237,15 +237,15 @@ def _receipt_from_json(raw: dict[str, Any]) -> Receipt:
 
 
 @functools.lru_cache(maxsize=4096)
-def _checksummed(address: str) -> str:
-    # Logs come from a handful of contracts and requests from a handful of accounts; checksumming costs a
-    # keccak, so each address is done once.
+def checksummed(address: str) -> str:
+    """``address`` in its checksummed form, remembered: logs come from a handful of contracts and
+    transactions from a handful of accounts, and checksumming costs a keccak each time."""
     return to_checksum_address(address)
 
 
 def _log_from_json(log: dict[str, Any]) -> LogEntry:
     return LogEntry(
-        address=_checksummed(log["address"]),
+        address=checksummed(log["address"]),
         topics=tuple(bytes.fromhex(topic[2:]) for topic in log["topics"]),
         data=bytes.fromhex(log["data"][2:]),
         block_number=int(log["blockNumber"], 16),
@@ -582,7 +582,7 @@ class Web3Chain:
     @staticmethod
     def _log_entry(log: Any) -> LogEntry:
         return LogEntry(
-            address=_checksummed(log["address"]),
+            address=checksummed(log["address"]),
             topics=tuple(bytes(t) for t in log["topics"]),
             data=bytes(log["data"]),
             block_number=int(log["blockNumber"]),

@@ -13,7 +13,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from govledger.chain.abi import ContractInterface, DecodedError
-from govledger.chain.client import CallReverted, Chain, Receipt
+from govledger.chain.client import CallReverted, Chain, Receipt, checksummed
 from govledger.errors import ChainError, ChainUnavailableError, ContractRevertError
 from govledger.keys import Signer
 
@@ -42,7 +42,7 @@ def build_transaction(
         **(fees if fees is not None else chain.fee_fields()),
     }
     if to is not None:
-        tx["to"] = to_checksum_address(to)
+        tx["to"] = checksummed(to)
     if "maxFeePerGas" in tx:
         tx["type"] = 2
     return tx
