@@ -79,6 +79,6 @@ def measure(stack: Stack, *, clients: int, certificates: int, run_tag: str) -> t
         baseline=ceiling,
         baseline_label=f"tx/s chain ceiling (30M gas ÷ {gas_per_issue:,} gas ÷ 1 s)",
         target="≥ 70% of the ceiling",
-        detail=f"{len(watcher.items)} certificates; p99 request→confirmed {p99:.2f} s; {cpu_use}",
+        detail=f"{len(watcher.items):,} certificates; p99 request→confirmed {p99:.2f} s; {cpu_use}",
     )
     return row, issued

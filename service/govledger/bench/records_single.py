@@ -67,5 +67,5 @@ def measure(stack: Stack, *, clients: int, records: int, baseline_rps: float, ru
         baseline=baseline_rps,
         baseline_label="rec/s web3.py transact+wait",
         target="≥ 1,000 rec/s, ≥ 20×, p99 ≤ 3 s",
-        detail=f"{len(watcher.items)} records; p99 request→anchored {p99:.2f} s; {cpu_use}",
+        detail=f"{len(watcher.items):,} records; p99 request→anchored {p99:.2f} s; {cpu_use}",
     )
