@@ -10,20 +10,18 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from govledger.bench.stack import Stack, process_tree
+from govledger.bench.stack import Stack, process_tree, stat_fields
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_seconds(pid: int, *, with_waited_children: bool = False) -> float:
     """User + system CPU seconds of ``pid`` (0 if it is gone); optionally with its exited, waited-for children."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = stat_fields(pid)
+    if fields is None:
         return 0.0
-    # After "pid (comm)": state is field 0, utime 11, stime 12, cutime 13, cstime 14.
+    # utime 11, stime 12, cutime 13, cstime 14.
     ticks = int(fields[11]) + int(fields[12])
     if with_waited_children:
         ticks += int(fields[13]) + int(fields[14])

@@ -72,6 +72,15 @@ def mining_each_transaction(chain_url: str, block_time: int = BLOCK_TIME_SECONDS
         rpc(chain_url, "evm_setIntervalMining", [block_time])
 
 
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after "pid (comm)" (state is [0], ppid [1], utime [11] ...), or
+    None once the process is gone. comm may hold spaces and parentheses, so they start after the last ")"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def process_tree(root: int) -> list[int]:
     """``root`` and every process under it (children, their children, ...), from the parent ids in /proc.
 
@@ -82,13 +91,10 @@ def process_tree(root: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
+        fields = stat_fields(int(entry.name))
+        if fields is None:
             continue  # exited while we looked
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
     tree, todo = [], [root]
     while todo:
         pid = todo.pop()
