@@ -20,8 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from govledger.api.app import create_app
-from govledger.bench.stack import process_tree
+from govledger.bench.procfs import process_tree
 from govledger.db.engine import create_db_engine
+from govledger.processes import API_PROCESS_NAME, WORKER_PROCESS_NAME
 from tests.api.conftest import StandInRuntime, make_settings
 from tests.reliability.harness import ReliabilityStack, start_stack
 
@@ -32,11 +33,11 @@ SCHEMA_ID = "PROC-SCHEMA"
 heavy = pytest.mark.xdist_group("heavy")
 
 
-def _cmdline(pid: int) -> list[str]:
+def _name(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+        return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
-        return []
+        return ""
 
 
 def _alive(pid: int) -> bool:
@@ -48,13 +49,13 @@ def _alive(pid: int) -> bool:
 
 
 def serve_children(serve_pid: int) -> tuple[list[int], list[int]]:
-    """The uvicorn API processes and the background workers among the processes under ``serve``."""
+    """The uvicorn API processes and the background workers among the processes under ``serve``, by name."""
     api, workers = [], []
     for pid in process_tree(serve_pid)[1:]:
-        command = _cmdline(pid)
-        if "--multiprocessing-fork" in command and any("spawn_main" in part for part in command):
+        name = _name(pid)
+        if name == API_PROCESS_NAME:
             api.append(pid)
-        elif command[-3:] == ["-m", "govledger.cli", "worker"]:
+        elif name == WORKER_PROCESS_NAME:
             workers.append(pid)
     return api, workers
 

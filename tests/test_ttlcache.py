@@ -73,6 +73,50 @@ def test_max_entries_evicts_the_oldest_stored_first():
     assert sum(loader.calls for loader in loaders.values()) == 7
 
 
+def test_expired_entries_are_let_go_of_as_new_ones_are_stored():
+    """A burst of distinct keys (every certificate asked once) must not stay in memory once it is stale."""
+    now = [0.0]
+    cache: TtlCache[int | str, str] = TtlCache(2, clock=lambda: now[0])
+    for key in range(1000):
+        cache.get_or_load(key, lambda: "evidence")
+    assert len(cache) == 1000
+
+    now[0] = 1.5
+    cache.get_or_load("fresh", lambda: "evidence")
+    assert len(cache) == 1001  # nothing is past its time yet
+
+    now[0] = 2.5
+    cache.get_or_load("later", lambda: "evidence")
+    assert len(cache) == 2  # the burst is gone; "fresh" (stored at 1.5) is still within its 2 s
+    assert cache.peek("fresh") == "evidence"
+
+
+def test_many_keys_are_answered_from_memory_and_one_load_for_the_rest():
+    cache: TtlCache[str, str] = TtlCache(60)
+    asked: list[list[str]] = []
+
+    def load_many(keys: list[str]) -> dict[str, str]:
+        asked.append(keys)
+        return {key: f"{key}-{len(asked)}" for key in keys}
+
+    assert cache.get_or_load_many(["a", "b"], load_many) == {"a": "a-1", "b": "b-1"}
+    assert cache.get_or_load_many(["b", "c", "a", "d"], load_many) == {"a": "a-1", "b": "b-1", "c": "c-2", "d": "d-2"}
+    assert cache.get_or_load_many(["c"], load_many) == {"c": "c-2"}
+    assert asked == [["a", "b"], ["c", "d"]]
+    assert cache.get_or_load("d", lambda: "never") == "d-2"
+
+
+def test_values_loaded_many_at_a_time_while_the_cache_was_cleared_are_not_remembered():
+    cache: TtlCache[str, str] = TtlCache(60)
+
+    def load_many_during_a_clear(keys: list[str]) -> dict[str, str]:
+        cache.clear()  # a certificate operation settled while these were being read
+        return dict.fromkeys(keys, "old")
+
+    assert cache.get_or_load_many(["a"], load_many_during_a_clear) == {"a": "old"}
+    assert cache.get_or_load("a", lambda: "new") == "new"
+
+
 def test_a_reloaded_key_counts_as_newest_for_eviction():
     cache: TtlCache[str, str] = TtlCache(0.2, max_entries=2)
     old, other, third = CountingLoader("old"), CountingLoader("other"), CountingLoader("third")

@@ -8,9 +8,7 @@ never as a traceback.
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -188,18 +186,10 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run only the background workers (transaction manager, indexer): no HTTP. Stops on SIGTERM/SIGINT."""
-    from govledger.runtime import Runtime
+    from govledger.background import run_until_stopped
 
     limit_malloc_arenas()
-    runtime = Runtime(_settings())
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    runtime.start()
-    freeze_start_up_objects()
-    typer.echo("worker running", err=True)
-    stop.wait()
-    runtime.stop()
+    run_until_stopped(_settings())
 
 
 @app.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -46,11 +46,53 @@ class TtlCache(Generic[K, V]):
         with self._lock:
             if generation != self._generation:
                 return value
-            self._entries[key] = (now, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._store(key, now, value)
         return value
+
+    def get_or_load_many(self, keys: Sequence[K], load_many: Callable[[list[K]], Mapping[K, V]]) -> dict[K, V]:
+        """The remembered value of each key, with one ``load_many`` call for all the others.
+
+        ``load_many`` must answer every key it is given; what it answers is remembered as ``load`` is.
+        """
+        if self.ttl_seconds <= 0:
+            return dict(load_many(list(keys)))
+        now = self._clock()
+        found: dict[K, V] = {}
+        with self._lock:
+            generation = self._generation
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is not None and now - entry[0] < self.ttl_seconds:
+                    found[key] = entry[1]
+        missing = [key for key in keys if key not in found]
+        if not missing:
+            return found
+        loaded = load_many(missing)
+        with self._lock:
+            if generation == self._generation:
+                for key in missing:
+                    self._store(key, now, loaded[key])
+        return {**found, **loaded}
+
+    def _store(self, key: K, now: float, value: V) -> None:
+        """Keep ``value`` as the newest entry; drop entries past their time and any over ``max_entries``.
+
+        Entries are kept in the order they were stored, and all live equally long, so the expired ones are
+        always the oldest: a burst of distinct keys (every certificate of a city asked once) is let go of
+        ``ttl_seconds`` later instead of staying until ``max_entries`` newer ones push it out.
+        """
+        self._entries[key] = (now, value)
+        self._entries.move_to_end(key)
+        while self._entries:
+            oldest_key, (stored_at, _) = next(iter(self._entries.items()))
+            if now - stored_at < self.ttl_seconds and len(self._entries) <= self.max_entries:
+                break
+            del self._entries[oldest_key]
+
+    def __len__(self) -> int:
+        """Entries held now, expired ones not yet let go of included."""
+        with self._lock:
+            return len(self._entries)
 
     def peek(self, key: K) -> V | None:
         """The remembered value if younger than ``ttl_seconds``, else None; never loads."""

@@ -163,6 +163,24 @@ def test_batched_gas_estimates_equal_single_estimates_and_reverts(any_chain: Web
     assert any_chain.estimate_gas_many([]) == []
 
 
+def test_many_view_calls_in_one_request_equal_single_calls_and_reverts(any_chain: Web3Chain):
+    consortium = deploy_consortium(any_chain)
+    contract = consortium.contract
+    asked = [(dept("CS-DRB"),), (dept("NO-SUCH"),), (dept("CS-AUD"),)]
+
+    many = contract.call_many("getDepartment", asked)
+
+    assert [answer["name"] for answer in (many[0], many[2])] == [
+        contract.call("getDepartment", dept("CS-DRB"))["name"],
+        contract.call("getDepartment", dept("CS-AUD"))["name"],
+    ]
+    assert isinstance(many[1], ContractRevertError)
+    with pytest.raises(ContractRevertError) as single:
+        contract.call("getDepartment", dept("NO-SUCH"))
+    assert many[1].error_name == single.value.error_name and "Unknown" in single.value.error_name
+    assert contract.call_many("getDepartment", []) == []
+
+
 def test_gas_is_estimated_against_the_latest_block_not_the_nodes_pool(tmp_path: Path):
     """anvil's default "pending" would execute every pooled transaction for each estimate (ESTIMATE_AT)."""
     node = start_anvil(tmp_path)

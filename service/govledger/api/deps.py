@@ -12,6 +12,7 @@ behind them (``app.dependency_overrides``) rather than patching internals:
     AuditorDep          PrincipalDep with role auditor, else 403
     PublicRateLimitDep  spends one token of the caller's public rate limit, else 429
     IdempotencyKeyDep   the optional Idempotency-Key header, validated
+    VerificationLookupsDep  this app's coalescer of public certificate lookups (api.coalesce)
 
 ``require_role(*roles)`` builds further role checks; ``require_department(principal, code)`` refuses a
 principal acting for a department other than its own.
@@ -30,9 +31,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from govledger.api.coalesce import Coalescer
 from govledger.api.ratelimit import TokenBucketLimiter, client_key
 from govledger.api.recent_keys import RecentKeys
 from govledger.apikeys import ApiKeyRole, Principal
+from govledger.certificates.service import Evidence
 from govledger.config import Settings
 from govledger.db.engine import session_scope
 from govledger.errors import AuthenticationError, PermissionDeniedError, ValidationError
@@ -219,6 +222,19 @@ async def get_service_runtime(request: Request) -> Runtime:
 
 
 ServiceRuntimeDep = Annotated[Runtime, Depends(get_service_runtime)]
+
+
+async def get_verification_lookups(request: Request) -> Coalescer[str, Evidence]:
+    """One coalescer per app, made on first use: the runtime of some apps (tests) has no certificates."""
+    state = request.app.state
+    lookups: Coalescer[str, Evidence] | None = getattr(state, "verification_lookups", None)
+    if lookups is None:
+        runtime: Runtime = state.runtime
+        lookups = state.verification_lookups = Coalescer("verification", runtime.certificates.evidence_by_ids)
+    return lookups
+
+
+VerificationLookupsDep = Annotated[Coalescer[str, Evidence], Depends(get_verification_lookups)]
 WaitDep = Annotated[
     bool,
     Query(description="Wait (bounded by the configured timeout) until the operation is confirmed or failed."),

@@ -11,7 +11,8 @@ import os
 import time
 from dataclasses import dataclass
 
-from govledger.bench.stack import Stack, process_tree, stat_fields
+from govledger.bench.procfs import process_tree, stat_fields
+from govledger.bench.stack import Stack
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 

@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             "indexer catch-up",
             lambda: indexer_catchup.measure(stack, scratch, events=size.indexer_events, run_tag=tag),
         )
-        _row(rows, failures, "service RSS", lambda: memory.measure(stack))
+        _row(rows, failures, "service memory", lambda: memory.measure(stack))
     finally:
         stack.close()
         if args.keep:

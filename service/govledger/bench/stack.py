@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from govledger.bench.footprint import FootprintSampler
+from govledger.bench.procfs import process_tree
 from govledger.errors import GovLedgerError
 
 if TYPE_CHECKING:
@@ -72,84 +73,6 @@ def mining_each_transaction(chain_url: str, block_time: int = BLOCK_TIME_SECONDS
         rpc(chain_url, "evm_setIntervalMining", [block_time])
 
 
-def stat_fields(pid: int) -> list[str] | None:
-    """The fields of ``/proc/<pid>/stat`` after "pid (comm)" (state is [0], ppid [1], utime [11] ...), or
-    None once the process is gone. comm may hold spaces and parentheses, so they start after the last ")"."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and every process under it (children, their children, ...), from the parent ids in /proc.
-
-    ``govledger serve --processes N`` is a parent, N uvicorn workers, the background worker and
-    multiprocessing's resource tracker: the service is all of them.
-    """
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = stat_fields(int(entry.name))
-        if fields is None:
-            continue  # exited while we looked
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def _rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass  # the process is gone
-    return None
-
-
-class RssSampler:
-    """Largest total resident set size of a process and all its descendants, sampled every ``interval`` s.
-
-    Each sample adds up VmRSS over the whole tree at that moment, so the figure is what the service holds at
-    once, however many processes it runs. Shared pages (the same library in two processes) count once per
-    process: the sum is an upper bound of the memory the service takes from the machine.
-    """
-
-    def __init__(self, pid: int, interval: float = 0.2):
-        self.pid = pid
-        self.interval = interval
-        self.max_kib = 0
-        #: How many processes the largest sample added up.
-        self.processes_at_max = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        sizes = [size for size in map(_rss_kib, process_tree(self.pid)) if size is not None]
-        total = sum(sizes)
-        if sizes and total > self.max_kib:
-            self.max_kib = total
-            self.processes_at_max = len(sizes)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def stop(self) -> float:
-        """Stop sampling; the largest total RSS seen, in MiB."""
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-        return self.max_kib / 1024
-
-
 @dataclass
 class Stack:
     """A running anvil + deployed system + ``govledger serve``; ``close()`` stops both (serve stops its children)."""
@@ -164,7 +87,7 @@ class Stack:
     env: dict[str, str]
     anvil: subprocess.Popen[bytes]
     server: subprocess.Popen[bytes]
-    rss: RssSampler
+    memory: FootprintSampler
 
     def close(self) -> None:
         for process in (self.server, self.anvil):
@@ -367,5 +290,5 @@ def start_stack(
         env=env,
         anvil=anvil,
         server=server,
-        rss=RssSampler(server.pid),
+        memory=FootprintSampler(server.pid),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -36,6 +37,7 @@ from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, encode_department_code
 from govledger.db.bulk import insert_rows
 from govledger.db.engine import session_scope
+from govledger.db.in_lists import padded
 from govledger.db.models import ChainEvent, IssuedCertificate, Operation, OperationStatus
 from govledger.errors import (
     ConflictError,
@@ -68,6 +70,39 @@ def _fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What a verification answer rests on: read from the database and the chain, remembered briefly.
+
+    ``facts`` are the certificate's fields (None: no such certificate), ``chain`` the registry's status view
+    ({} if the registry does not know the number), ``reason`` the reason code of the latest revocation or
+    suspension when that is the status on chain.
+    """
+
+    facts: dict[str, Any] | None
+    chain: dict[str, Any]
+    issuer_name: str | None = None
+    reason: str | None = None
+
+
+NO_EVIDENCE = Evidence(facts=None, chain={})
+
+
+def _chain_status(chain: dict[str, Any]) -> str:
+    """The registry's status of a certificate; a batch certificate with no status change yet is valid."""
+    status = CHAIN_STATUSES[int(chain.get("status", 1))] if chain else "valid"
+    return "valid" if status == "none" else status
+
+
+def _status_view(answer: Any) -> dict[str, Any]:
+    """``certificateOf``'s answer, or {} when the registry does not know the number (its Unknown... error)."""
+    if isinstance(answer, ContractRevertError):
+        if "Unknown" in answer.error_name:
+            return {}
+        raise answer
+    return cast(dict[str, Any], answer)
+
+
 #: How long an issuing department's display name is reused; names change only by governance proposal.
 ISSUER_NAME_SECONDS = 300.0
 
@@ -98,9 +133,7 @@ class CertificateService:
         self.chain_id = tx_manager.chain.chain_id
         self.public_base_url = public_base_url.rstrip("/")
         self.writes = ContractWriter(tx_manager, CONTRACT)
-        self._evidence: TtlCache[tuple[str, str], tuple[dict[str, Any] | None, dict[str, Any]]] = TtlCache(
-            verification_cache_seconds
-        )
+        self._evidence: TtlCache[tuple[str, str], Evidence] = TtlCache(verification_cache_seconds)
         self._issuer_names: TtlCache[str, str | None] = TtlCache(
             ISSUER_NAME_SECONDS if verification_cache_seconds > 0 else 0.0, max_entries=10_000
         )
@@ -344,8 +377,26 @@ class CertificateService:
         hash_algorithm: str = "sha256",
         holder: HolderCheckIn | None = None,
     ) -> VerificationResult:
+        evidence = self._evidence_for(cert_id=cert_id, document_hash=document_hash)
+        return self.verdict(evidence, cert_id=cert_id, document_hash=document_hash, holder=holder)
+
+    def evidence_by_ids(self, cert_ids: list[str]) -> dict[str, Evidence]:
+        """The evidence for each certificate number, with one database query and one node request for all
+        those not remembered: what concurrent public verifications are answered from (api.coalesce)."""
+        found = self._evidence.get_or_load_many([("id", cert_id) for cert_id in cert_ids], self._load_by_ids)
+        return {key[1]: evidence for key, evidence in found.items()}
+
+    def verdict(
+        self,
+        evidence: Evidence,
+        *,
+        cert_id: str | None,
+        document_hash: str | None = None,
+        holder: HolderCheckIn | None = None,
+    ) -> VerificationResult:
+        """The answer to a verification from its evidence, as of now: no database or node is asked here."""
         now = datetime.now(UTC)
-        facts, chain = self._evidence_for(cert_id=cert_id, document_hash=document_hash)
+        facts, chain = evidence.facts, evidence.chain
         if facts is None:
             return VerificationResult(status="not_found", certificate_id=cert_id, checked_at=now)
         document = None
@@ -366,12 +417,12 @@ class CertificateService:
             status=status,
             certificate_id=facts["certificate_id"],
             certificate_type=facts["certificate_type"],
-            issuer=Issuer(code=facts["department"], name=self._department_name(facts["department"])),
+            issuer=Issuer(code=facts["department"], name=evidence.issuer_name),
             valid_from=_ts(facts["valid_from"]),
             valid_until=_ts(facts["valid_until"]),
             issued_at=_ts(chain.get("issuedAt")) or facts.get("issued_at"),
             status_changed_at=_ts(chain.get("statusChangedAt")),
-            reason=self._reason(facts["certificate_id"], status),
+            reason=evidence.reason if status in ("revoked", "suspended") else None,
             superseded_by=decode_short_id(chain["supersededBy"])
             if chain.get("supersededBy") and any(bytes(chain["supersededBy"]))
             else None,
@@ -473,9 +524,7 @@ class CertificateService:
     def _status(chain: dict[str, Any], facts: dict[str, Any], now: datetime) -> VerificationStatus:
         if not facts.get("anchored"):
             return "not_found"
-        chain_status = CHAIN_STATUSES[int(chain.get("status", 1))] if chain else "valid"
-        if chain_status == "none":
-            chain_status = "valid"  # a batch certificate with no status change yet
+        chain_status = _chain_status(chain)
         if chain_status != "valid":
             return cast(VerificationStatus, chain_status)
         moment = int(now.timestamp())
@@ -492,6 +541,10 @@ class CertificateService:
             return stored
         if cert_id is None:
             return None
+        return self._indexed_facts(cert_id)
+
+    def _indexed_facts(self, cert_id: str) -> dict[str, Any] | None:
+        """A certificate issued through another govledger instance: its fields from the indexed event."""
         event = self._issued_event(cert_id)
         if event is None:
             return None
@@ -511,19 +564,42 @@ class CertificateService:
             "issued_at": _ts(event.block_timestamp),
         }
 
-    def _evidence_for(
-        self, *, cert_id: str | None, document_hash: str | None
-    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """The facts and the chain's status view of a certificate, remembered briefly (see the class)."""
+    def _evidence_for(self, *, cert_id: str | None, document_hash: str | None) -> Evidence:
+        """The evidence for one certificate, remembered briefly (see the class)."""
 
-        def load() -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        def load() -> Evidence:
             facts = self._facts(cert_id=cert_id, document_hash=document_hash)
             if facts is None:
-                return None, {}
-            return facts, self._chain_state(facts["certificate_id"])
+                return NO_EVIDENCE
+            return self._complete(facts, self._chain_state(facts["certificate_id"]))
 
         key = ("id", cert_id) if cert_id is not None else ("document", (document_hash or "").lower())
         return self._evidence.get_or_load(key, load)
+
+    def _load_by_ids(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Evidence]:
+        """Evidence for ``("id", number)`` keys: their rows in one query, their status views in one batch."""
+        cert_ids = [cert_id for _, cert_id in keys]
+        facts = self._stored_facts_by_ids(cert_ids)
+        for cert_id in cert_ids:
+            if cert_id not in facts:
+                facts[cert_id] = self._indexed_facts(cert_id)
+        known = [cert_id for cert_id in cert_ids if facts[cert_id] is not None]
+        views = self.contract.call_many("certificateOf", [(encode_short_id(cert_id),) for cert_id in known])
+        chains = dict(zip(known, map(_status_view, views), strict=True))
+        evidence: dict[tuple[str, str], Evidence] = {}
+        for cert_id in cert_ids:
+            found = facts[cert_id]
+            evidence["id", cert_id] = NO_EVIDENCE if found is None else self._complete(found, chains[cert_id])
+        return evidence
+
+    def _complete(self, facts: dict[str, Any], chain: dict[str, Any]) -> Evidence:
+        """Evidence from a certificate's fields and status view, with the issuer's name and any reason."""
+        return Evidence(
+            facts=facts,
+            chain=chain,
+            issuer_name=self._department_name(facts["department"]),
+            reason=self._reason(facts["certificate_id"], _chain_status(chain)),
+        )
 
     def _forget_settled(self, operations: list[Any]) -> None:
         if any(operation.contract == CONTRACT for operation in operations):
@@ -564,12 +640,9 @@ class CertificateService:
 
     def _chain_state(self, cert_id: str) -> dict[str, Any]:
         try:
-            view: dict[str, Any] = self.contract.call("certificateOf", encode_short_id(cert_id))
+            return _status_view(self.contract.call("certificateOf", encode_short_id(cert_id)))
         except ContractRevertError as exc:
-            if "Unknown" in exc.error_name:
-                return {}
-            raise
-        return view
+            return _status_view(exc)
 
     def _department_name(self, code: str) -> str | None:
         return self._issuer_names.get_or_load(code, lambda: self._load_department_name(code))
@@ -621,6 +694,14 @@ class CertificateService:
             return None
         return {**found, "anchored": bool(found["anchored"])}
 
+    def _stored_facts_by_ids(self, cert_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """``_stored_facts`` of many certificate numbers in one query; numbers without a row are left out."""
+        with session_scope(self.engine, read_only=True) as session:
+            rows = session.execute(
+                _FACTS_BY_IDS, {"chain_id": self.chain_id, "certificate_ids": padded(cert_ids)}
+            ).mappings()
+            return {row["certificate_id"]: {**row, "anchored": bool(row["anchored"])} for row in rows}
+
     def _issued_event(self, cert_id: str) -> ChainEvent | None:
         with session_scope(self.engine, read_only=True) as session:
             return session.exec(
@@ -637,7 +718,8 @@ class CertificateService:
 
 
 def _facts_query(match: str) -> sqlalchemy.Select[Any]:
-    """The verification lookup of a certificate by ``match`` (``certificate_id`` or ``document_hash``).
+    """The verification lookup of a certificate by ``match`` (``certificate_id``, ``certificate_ids`` for
+    many numbers at once, or ``document_hash``).
 
     Built once, with bound parameters: SQLAlchemy then works out the statement's cache key once too, instead
     of constructing and keying a new statement on every public verification.
@@ -659,12 +741,14 @@ def _facts_query(match: str) -> sqlalchemy.Select[Any]:
         )
         .select_from(certificates.outerjoin(operations, operations.c.id == certificates.c.operation_id))
         .where(certificates.c.chain_id == sqlalchemy.bindparam("chain_id"))
-        .where(certificates.c[match] == sqlalchemy.bindparam(match))
-        .limit(1)
     )
+    if match == "certificate_ids":  # many at once (a certificate number has one row per chain)
+        return query.where(certificates.c.certificate_id.in_(sqlalchemy.bindparam(match, expanding=True)))
+    query = query.where(certificates.c[match] == sqlalchemy.bindparam(match)).limit(1)
     # The same document may have been registered more than once: the latest registration answers.
     return query.order_by(certificates.c.id.desc()) if match == "document_hash" else query
 
 
 _FACTS_BY_ID = _facts_query("certificate_id")
+_FACTS_BY_IDS = _facts_query("certificate_ids")
 _FACTS_BY_DOCUMENT = _facts_query("document_hash")

@@ -118,6 +118,8 @@ class Chain(Protocol):
 
     def call(self, to: str, data: bytes, *, sender: str | None = None, block: int | str = "latest") -> bytes: ...
 
+    def call_many(self, calls: Sequence[tuple[str, bytes]]) -> list[bytes | CallReverted]: ...
+
     def estimate_gas(self, tx: dict[str, Any]) -> int: ...
 
     def fee_fields(self) -> dict[str, int]: ...
@@ -453,6 +455,29 @@ class Web3Chain:
         )
 
     # ------------------------------------------------------------ many at once (one JSON-RPC batch per chunk)
+
+    def call_many(self, calls: Sequence[tuple[str, bytes]]) -> list[bytes | CallReverted]:
+        """``eth_call`` of each (contract, calldata) at the latest block, in one request to a node: each
+        call's return data, or its revert, in order."""
+        if self._node is None:
+            return [self._call_or_revert(to, data) for to, data in calls]
+        requests = [("eth_call", [{"to": checksummed(to), "data": _hex(data)}, "latest"]) for to, data in calls]
+        results: list[bytes | CallReverted] = []
+        for answer in self._batch(requests):
+            error = answer.get("error")
+            if error is None:
+                results.append(bytes.fromhex(str(answer["result"])[2:]))
+            elif _is_revert(error):
+                results.append(CallReverted(_error_data(error), str(error.get("message") or "the call reverted")))
+            else:
+                raise ChainError(f"eth_call failed: {error.get('message')}")
+        return results
+
+    def _call_or_revert(self, to: str, data: bytes) -> bytes | CallReverted:
+        try:
+            return self.call(to, data)
+        except CallReverted as exc:
+            return exc
 
     def estimate_gas_many(self, txs: Sequence[dict[str, Any]]) -> list[int | CallReverted]:
         """Gas estimates, or the revert of each transaction that would fail, in order."""

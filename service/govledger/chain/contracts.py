@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from govledger.chain.abi import ContractInterface, DecodedEvent
 from govledger.chain.artifacts import load_artifact
 from govledger.chain.client import CallReverted, Chain, LogEntry
 from govledger.chain.transactions import revert_error
+from govledger.errors import ContractRevertError
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,18 @@ class BoundContract:
         except CallReverted as exc:
             raise revert_error(self.interface, exc.data) from None
         return self.interface.decode_output(function, raw)
+
+    def call_many(self, function: str, calls: Sequence[Sequence[Any]]) -> list[Any | ContractRevertError]:
+        """Run view ``function`` once per argument list, all in one request to the node: each output, or
+        the revert of that call (ContractRevertError), in order."""
+        interface = self.interface
+        raws = self.chain.call_many([(self.address, interface.encode_call(function, args)) for args in calls])
+        return [
+            revert_error(interface, raw.data)
+            if isinstance(raw, CallReverted)
+            else interface.decode_output(function, raw)
+            for raw in raws
+        ]
 
     def decode_log(self, log: LogEntry) -> DecodedEvent | None:
         """The event of one log, if this contract emitted it."""

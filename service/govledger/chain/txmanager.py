@@ -43,6 +43,7 @@ from govledger.chain.contracts import BoundContract
 from govledger.chain.deploy import Deployment
 from govledger.chain.transactions import GAS_MARGIN, build_transaction, explain_failure, revert_error
 from govledger.db.engine import is_postgres, session_scope
+from govledger.db.in_lists import padded
 from govledger.db.models import AccountNonce, Operation, OperationStatus, utc_now
 from govledger.errors import (
     ChainError,
@@ -351,7 +352,7 @@ class TxManager:
         presigned = self._presign(signer, plans, fees)
         signed: list[tuple[str, bytes]] = []
         with session_scope(self.engine) as session:
-            query = select(Operation).where(col(Operation.id).in_(list(by_id)), Operation.status == QUEUED)
+            query = select(Operation).where(col(Operation.id).in_(padded(by_id)), Operation.status == QUEUED)
             if self._postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = sorted(session.exec(query).all(), key=lambda row: (row.created_at, row.id))
@@ -582,7 +583,7 @@ class TxManager:
         found: set[str] = set()
         for start in range(0, len(operation_ids), 500):
             query = select(Operation.id).where(
-                col(Operation.id).in_(operation_ids[start : start + 500]), Operation.status == SUBMITTED
+                col(Operation.id).in_(padded(operation_ids[start : start + 500])), Operation.status == SUBMITTED
             )
             if self._postgres:
                 query = query.with_for_update()

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from govledger.db.bulk import insert_rows
 from govledger.db.engine import database_error_from, session_scope
 from govledger.db.group_commit import GroupCommitter
+from govledger.db.in_lists import padded
 from govledger.db.models import Operation, OperationStatus
 from govledger.errors import ConflictError, IdempotencyConflictError, NotFoundError
 from govledger.operations.models import OperationPublic, WriteRequest
@@ -157,7 +158,7 @@ class OperationStore:
     def get_many(self, operation_ids: Sequence[str]) -> list[OperationPublic]:
         """Plain rows without the signed bytes: a system tracking its writes asks about 1,000 at a time."""
         with session_scope(self.engine, read_only=True) as session:
-            rows = session.execute(_LOOKUP.where(OPERATIONS.c.id.in_(list(operation_ids)))).all()
+            rows = session.execute(_LOOKUP.where(OPERATIONS.c.id.in_(padded(operation_ids)))).all()
         return [OperationPublic.from_row(row) for row in rows]
 
     def count_by_status(self) -> dict[str, int]:

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, func, select
 from govledger.chain.txmanager import TxManager
 from govledger.db.bulk import insert_rows
 from govledger.db.engine import is_postgres, session_scope
+from govledger.db.in_lists import padded
 from govledger.db.models import AnchoredRecord, RecordBatch
 from govledger.errors import ConflictError, GovLedgerError, IdempotencyConflictError
 from govledger.merkle import RECORD_LEAF_ENCODING, StandardMerkleTree
@@ -219,7 +220,7 @@ class BatchWriter:
                 chunk = record_ids[start : start + 500]
                 taken = session.exec(
                     select(AnchoredRecord.record_id).where(
-                        AnchoredRecord.chain_id == self.chain_id, col(AnchoredRecord.record_id).in_(chunk)
+                        AnchoredRecord.chain_id == self.chain_id, col(AnchoredRecord.record_id).in_(padded(chunk))
                     )
                 ).first()
                 if taken is not None:

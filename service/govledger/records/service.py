@@ -17,6 +17,7 @@ from govledger.chain.txmanager import TxManager
 from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import Role, decode_department_code, encode_department_code
 from govledger.db.engine import session_scope
+from govledger.db.in_lists import padded
 from govledger.db.models import AnchoredRecord, ChainEvent, RecordBatch, utc_now
 from govledger.errors import ConflictError, ContractRevertError, NotFoundError, PermissionDeniedError, ValidationError
 from govledger.hashing import HashAlgorithm
@@ -193,7 +194,7 @@ class RecordService:
         with session_scope(self.engine, read_only=True) as session:
             rows = session.exec(
                 select(AnchoredRecord.record_id).where(
-                    AnchoredRecord.chain_id == self.chain_id, col(AnchoredRecord.record_id).in_(record_ids)
+                    AnchoredRecord.chain_id == self.chain_id, col(AnchoredRecord.record_id).in_(padded(record_ids))
                 )
             ).all()
         return set(rows)
@@ -212,12 +213,13 @@ class RecordService:
         with session_scope(self.engine, read_only=True) as session:
             rows = session.exec(
                 select(AnchoredRecord).where(
-                    AnchoredRecord.chain_id == self.chain_id, col(AnchoredRecord.record_id).in_(wanted)
+                    AnchoredRecord.chain_id == self.chain_id, col(AnchoredRecord.record_id).in_(padded(wanted))
                 )
             ).all()
             batch_ids = {row.batch_id for row in rows if row.batch_id}
             batches = {
-                batch.id: batch for batch in session.exec(select(RecordBatch).where(col(RecordBatch.id).in_(batch_ids)))
+                batch.id: batch
+                for batch in session.exec(select(RecordBatch).where(col(RecordBatch.id).in_(padded(batch_ids))))
             }
         found = []
         for row in rows:

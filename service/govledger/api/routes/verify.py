@@ -6,11 +6,12 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from pydantic import ValidationError as PydanticValidationError
 
-from govledger.api.deps import PublicRateLimitDep, ServiceRuntimeDep
+from govledger.api.deps import PublicRateLimitDep, ServiceRuntimeDep, VerificationLookupsDep
 from govledger.certificates.models import VerificationResult, VerifyIn
 from govledger.errors import MalformedRequestError, UnsupportedMediaTypeError, ValidationError
 from govledger.hashing import digest_stream, hash_hex
@@ -22,16 +23,20 @@ CertificateId = Annotated[str, Path(pattern=SHORT_ID_PATTERN.pattern, descriptio
 
 
 @router.get("/certificates/{cert_id}", response_model=VerificationResult)
-def verify_certificate(
+async def verify_certificate(
     cert_id: CertificateId,
     _: PublicRateLimitDep,
     runtime: ServiceRuntimeDep,
+    lookups: VerificationLookupsDep,
     at: Annotated[AwareDatetime | None, Query(description="Ask about a past moment instead of now.")] = None,
 ):
     """Is this certificate number genuine and valid now (or at a given time)? valid, revoked, expired, …"""
     if at is not None:
-        return runtime.certificates.status_at(cert_id, at)
-    return runtime.certificates.verify(cert_id=cert_id)
+        return await run_in_threadpool(runtime.certificates.status_at, cert_id, at)
+    # Read together with the other verifications asked meanwhile, on one thread (api.coalesce); the answer
+    # itself is worked out here, on the event loop, without a database or node round-trip.
+    evidence = await lookups.get(cert_id)
+    return runtime.certificates.verdict(evidence, cert_id=cert_id)
 
 
 @router.post(
