@@ -23,7 +23,7 @@ import array
 import threading
 from pathlib import Path
 
-from govledger.bench.procfs import process_tree
+from govledger.bench.procfs import process_name, process_tree
 
 PAGE_BYTES = 4096
 _PRESENT = 1 << 63
@@ -71,14 +71,6 @@ def resident_file_pages(pid: int) -> tuple[set[int], int]:
     except OSError:
         pass  # the process is gone, or a mapping went away while it was read
     return numbers, present
-
-
-def process_name(pid: int) -> str:
-    """The kernel's name of a process (``comm``: govledger-api, govledger-work, python ...)."""
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return "?"
 
 
 class FootprintSampler:

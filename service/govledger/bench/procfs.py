@@ -1,8 +1,16 @@
-"""Reading the kernel's view of processes: their status fields and the tree of processes under one."""
+"""Reading the kernel's view of processes: their names, status fields and the tree of processes under one."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+
+def process_name(pid: int) -> str:
+    """The kernel's name of a process (``comm``: govledger-api, govledger-work, python ...); "?" once gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
 
 
 def stat_fields(pid: int) -> list[str] | None:

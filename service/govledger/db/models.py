@@ -50,6 +50,8 @@ class Operation(SQLModel, table=True):
         UniqueConstraint("department", "idempotency_key", name="uq_operations_department_idempotency_key"),
         Index("ix_operations_chain_id_sender_nonce", "chain_id", "sender", "nonce"),
         Index("ix_operations_status_created_at", "status", "created_at"),
+        # Which accounts have work waiting (the transaction manager's poll): see migration 0005.
+        Index("ix_operations_chain_id_status_sender", "chain_id", "status", "sender"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)
