@@ -33,6 +33,13 @@ SCHEMA_ID = "PROC-SCHEMA"
 heavy = pytest.mark.xdist_group("heavy")
 
 
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return []
+
+
 def _name(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -148,6 +155,22 @@ def test_a_killed_background_worker_is_replaced_and_writes_still_confirm(stack: 
     eventually(replaced, "a new background worker", timeout=15)
     assert f"the background worker (pid {worker}) was killed by signal 9" in stack.service.log_path.read_text()
     assert write_and_wait(stack, "proc-after-kill")["status"] == "confirmed"
+
+
+@heavy
+def test_a_killed_api_process_is_replaced_by_a_fork_that_serves(stack: ReliabilityStack):
+    api, _ = eventually(lambda: serve_children(serve_pid(stack)), "the API processes", timeout=15)
+    victim = api[0]
+    os.kill(victim, signal.SIGKILL)
+
+    def replaced() -> list[int]:
+        now, _ = serve_children(serve_pid(stack))
+        return [pid for pid in now if pid not in api and _alive(pid)]
+
+    (successor,) = eventually(replaced, "a new API process", timeout=30)
+    # Forked from the supervisor, not a fresh interpreter: the same command line as serve itself.
+    assert _cmdline(successor) == _cmdline(serve_pid(stack))
+    assert write_and_wait(stack, "proc-after-api-kill")["status"] == "confirmed"
 
 
 @heavy
