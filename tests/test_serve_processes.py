@@ -240,6 +240,22 @@ def test_a_database_that_cannot_be_migrated_stops_serve_before_any_process_start
     assert "Traceback" not in done.stderr
 
 
+CHILDREN_IMPORTS = """
+import importlib, sys
+import govledger.processes as processes
+for module in processes.MODULES_CHILDREN_RUN:
+    importlib.import_module(module)
+print(sorted(name for name in ("alembic", "mako", "pygments") if name in sys.modules))
+"""
+
+
+def test_what_the_children_run_leaves_the_migration_machinery_out():
+    """The supervisor migrates before it forks, so its children never need Alembic (10.8 MiB each)."""
+    done = subprocess.run([sys.executable, "-c", CHILDREN_IMPORTS], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def test_an_api_only_app_leaves_the_background_workers_to_another_process(tmp_path: Path):
     runtime = StandInRuntime(
         settings=make_settings(tmp_path), engine=create_db_engine(f"sqlite:///{tmp_path / 'govledger.db'}")

@@ -15,11 +15,14 @@ from govledger.config import Settings
 from govledger.heap import freeze_start_up_objects
 
 
-def run_until_stopped(settings: Settings) -> None:
-    """Start the runtime's background workers, wait for SIGTERM or SIGINT, and stop them."""
+def run_until_stopped(settings: Settings, *, migrate: bool = True) -> None:
+    """Start the runtime's background workers, wait for SIGTERM or SIGINT, and stop them.
+
+    ``migrate=False``: the schema is known to be at head (see ``Runtime``).
+    """
     from govledger.runtime import Runtime
 
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, migrate=migrate)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

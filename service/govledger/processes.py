@@ -152,7 +152,7 @@ def api_only_app() -> FastAPI:
     from govledger.runtime import Runtime
 
     try:
-        runtime = Runtime(load_settings())
+        runtime = Runtime(load_settings(), migrate=False)  # the supervisor migrated before forking
     except GovLedgerError as exc:
         log.error("the API process cannot start: %s", exc.message)
         sys.exit(STARTUP_FAILURE)
@@ -238,7 +238,7 @@ def run_background_worker() -> None:
     except GovLedgerError as exc:
         log.error("the background worker cannot start: %s", exc.message)
         sys.exit(1)
-    run_until_stopped(settings)
+    run_until_stopped(settings, migrate=False)  # the supervisor migrated before forking
 
 
 def _name_this_process(name: str) -> None:

@@ -24,7 +24,6 @@ from govledger.config import Settings
 from govledger.consortium.authority import DepartmentAuthority
 from govledger.consortium.departments import encode_department_code
 from govledger.db.engine import create_db_engine, session_scope
-from govledger.db.migrate import upgrade_database
 from govledger.errors import GovLedgerError
 from govledger.indexer import BackgroundIndexer, Indexer, start_in_background
 from govledger.keys import Keystore, Signer
@@ -76,10 +75,17 @@ class Runtime:
         chain: Chain | None = None,
         signers: Mapping[str, Signer] | None = None,
         engine: Engine | None = None,
+        migrate: bool = True,
     ):
+        """``migrate=False`` trusts that the schema is at head already: for the children of ``serve
+        --processes``, whose supervisor migrated before it forked them. They then never import Alembic (with
+        Mako and Pygments, 10.8 MiB per process)."""
         self.settings = settings
         url = settings.resolved_database_url
-        upgrade_database(url)
+        if migrate:
+            from govledger.db.migrate import upgrade_database
+
+            upgrade_database(url)
         self.engine = engine or create_db_engine(url)
         self.chain: Chain = chain or connect_chain(settings)
         self.deployment = Deployment.load(settings.resolved_deployment_file)
