@@ -217,6 +217,34 @@ def _is_revert(error: dict[str, Any]) -> bool:
     return error.get("code") == 3 or "revert" in str(error.get("message", "")).lower()
 
 
+def _result_or_revert(
+    answer: dict[str, Any], method: str, parse: Callable[[Any], _T], *, reverted: str = "the call reverted"
+) -> _T | CallReverted:
+    """One JSON-RPC answer of ``method``: its parsed result, or its revert; any other error raises ChainError."""
+    error = answer.get("error")
+    if error is None:
+        return parse(answer["result"])
+    if _is_revert(error):
+        return CallReverted(_error_data(error), str(error.get("message") or reverted))
+    raise ChainError(f"{method} failed: {error.get('message')}")
+
+
+def _or_revert(action: Callable[[], _T]) -> _T | CallReverted:
+    """``action()``'s result, or the CallReverted it raised (the embedded chain's answer to a batch)."""
+    try:
+        return action()
+    except CallReverted as exc:
+        return exc
+
+
+def _return_data(result: Any) -> bytes:
+    return bytes.fromhex(str(result)[2:])
+
+
+def _quantity(result: Any) -> int:
+    return int(result, 16)
+
+
 def _error_data(error: dict[str, Any]) -> bytes:
     data = error.get("data")
     if isinstance(data, dict):
@@ -379,12 +407,10 @@ class Web3Chain:
             tx["from"] = to_checksum_address(sender)
         if self._node is not None:
             answer = self._single("eth_call", [tx, block if isinstance(block, str) else hex(block)])
-            error = answer.get("error")
-            if error is None:
-                return bytes.fromhex(str(answer["result"])[2:])
-            if _is_revert(error):
-                raise CallReverted(_error_data(error), str(error.get("message") or "the call reverted"))
-            raise ChainError(f"eth_call failed: {error.get('message')}")
+            returned = _result_or_revert(answer, "eth_call", _return_data)
+            if isinstance(returned, CallReverted):
+                raise returned
+            return returned
         try:
             return bytes(self._rpc(lambda: self.w3.eth.call(tx, block)))  # type: ignore[arg-type]
         except self._tester_failure as exc:
@@ -460,40 +486,19 @@ class Web3Chain:
         """``eth_call`` of each (contract, calldata) at the latest block, in one request to a node: each
         call's return data, or its revert, in order."""
         if self._node is None:
-            return [self._call_or_revert(to, data) for to, data in calls]
+            return [_or_revert(functools.partial(self.call, to, data)) for to, data in calls]
         requests = [("eth_call", [{"to": checksummed(to), "data": _hex(data)}, "latest"]) for to, data in calls]
-        results: list[bytes | CallReverted] = []
-        for answer in self._batch(requests):
-            error = answer.get("error")
-            if error is None:
-                results.append(bytes.fromhex(str(answer["result"])[2:]))
-            elif _is_revert(error):
-                results.append(CallReverted(_error_data(error), str(error.get("message") or "the call reverted")))
-            else:
-                raise ChainError(f"eth_call failed: {error.get('message')}")
-        return results
-
-    def _call_or_revert(self, to: str, data: bytes) -> bytes | CallReverted:
-        try:
-            return self.call(to, data)
-        except CallReverted as exc:
-            return exc
+        return [_result_or_revert(answer, "eth_call", _return_data) for answer in self._batch(requests)]
 
     def estimate_gas_many(self, txs: Sequence[dict[str, Any]]) -> list[int | CallReverted]:
         """Gas estimates, or the revert of each transaction that would fail, in order."""
         if self._node is None:
-            return [self._estimate_or_revert(tx) for tx in txs]
+            return [_or_revert(functools.partial(self.estimate_gas, tx)) for tx in txs]
         calls = [("eth_estimateGas", [_json_tx(tx), ESTIMATE_AT]) for tx in txs]
-        results: list[int | CallReverted] = []
-        for answer in self._batch(calls):
-            error = answer.get("error")
-            if error is None:
-                results.append(int(answer["result"], 16))
-            elif _is_revert(error):
-                results.append(CallReverted(_error_data(error), str(error.get("message") or "gas estimation reverted")))
-            else:
-                raise ChainError(f"eth_estimateGas failed: {error.get('message')}")
-        return results
+        return [
+            _result_or_revert(answer, "eth_estimateGas", _quantity, reverted="gas estimation reverted")
+            for answer in self._batch(calls)
+        ]
 
     def send_raw_transactions(self, raws: Sequence[bytes]) -> list[ChainError | None]:
         """Send signed transactions in order; for each, None or why the node refused it."""
@@ -568,12 +573,6 @@ class Web3Chain:
             chunk = calls[start : start + BATCH_CHUNK]
             answers.extend(self._rpc(lambda chunk=chunk: node.batch(chunk)))  # type: ignore[misc]
         return answers
-
-    def _estimate_or_revert(self, tx: dict[str, Any]) -> int | CallReverted:
-        try:
-            return self.estimate_gas(tx)
-        except CallReverted as exc:
-            return exc
 
     def transaction_count(self, address: str, block: str = "pending") -> int:
         checksum = to_checksum_address(address)
