@@ -34,20 +34,7 @@ class TtlCache(Generic[K, V]):
         self._generation = 0
 
     def get_or_load(self, key: K, load: Callable[[], V]) -> V:
-        if self.ttl_seconds <= 0:
-            return load()
-        now = self._clock()
-        with self._lock:
-            entry = self._entries.get(key)
-            generation = self._generation
-        if entry is not None and now - entry[0] < self.ttl_seconds:
-            return entry[1]
-        value = load()
-        with self._lock:
-            if generation != self._generation:
-                return value
-            self._store(key, now, value)
-        return value
+        return self.get_or_load_many([key], lambda _: {key: load()})[key]
 
     def get_or_load_many(self, keys: Sequence[K], load_many: Callable[[list[K]], Mapping[K, V]]) -> dict[K, V]:
         """The remembered value of each key, with one ``load_many`` call for all the others.
