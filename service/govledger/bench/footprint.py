@@ -120,8 +120,9 @@ class FootprintSampler:
         shares = {pid: rollup.get("Pss_Anon", 0) + rollup.get("Pss_Shmem", 0) for pid, rollup in rollups.items()}
         rss = sum(rollup.get("Rss", 0) for rollup in rollups.values())
         self.max_rss_kib = max(self.max_rss_kib, rss)
-        if sum(shares.values()) + self._file_kib > self.max_kib:
-            self.max_kib = sum(shares.values()) + self._file_kib
+        footprint = sum(shares.values()) + self._file_kib
+        if footprint > self.max_kib:
+            self.max_kib = footprint
             self.rss_at_max_kib = rss
             self.processes_at_max = len(rollups)
             self.anonymous_at_max = [(process_name(pid), share) for pid, share in shares.items()]
