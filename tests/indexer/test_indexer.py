@@ -222,6 +222,40 @@ def test_the_window_shrinks_to_what_the_node_accepts(
     assert indexer.window.size < 50
 
 
+class LogCountingChain(Web3Chain):
+    """The node, with how many logs each eth_getLogs answer brought."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.answers: list[int] = []
+
+    def get_logs(
+        self, addresses: Sequence[str], from_block: int, to_block: int, topics: Sequence[Any] | None = None
+    ) -> list[LogEntry]:
+        logs = super().get_logs(addresses, from_block, to_block, topics)
+        self.answers.append(len(logs))
+        return logs
+
+
+def test_a_new_indexer_on_a_dense_stretch_reads_it_a_few_logs_at_a_time(
+    anvil: AnvilNode, chain: Web3Chain, consortium: Consortium, migrated_engine: Engine
+):
+    # 480 events, 16 to a block: a whole-chain read would hold them all in memory at once.
+    propose_many(anvil, consortium, 480, per_block=16)
+    counting = LogCountingChain(anvil.url)
+
+    indexer = Indexer(counting, migrated_engine, consortium.deployment, confirmations=1, window_logs=30)
+    indexer.sync_once()
+
+    assert set(stored_keys(migrated_engine)) == logs_on_chain(chain, consortium)
+    assert sum(counting.answers) == len(stored_keys(migrated_engine))  # each block read once, none again
+    # The first read (16 blocks) is sized before anything is known of the density, the second by the mix of
+    # sparse deployment blocks and dense ones it followed; from then on the reads hold the target.
+    assert counting.answers[0] > 30
+    assert max(counting.answers[1:]) < 2 * 30, counting.answers
+    assert max(counting.answers[2:]) <= 30, counting.answers
+
+
 def test_a_node_refusing_even_one_block_is_an_error(anvil: AnvilNode, consortium: Consortium, migrated_engine: Engine):
     refusing = RangeLimitedChain(anvil.url, limit=0)
     indexer = Indexer(refusing, migrated_engine, consortium.deployment, confirmations=1)

@@ -112,7 +112,7 @@ def _read_logs(
             if not window.shrink():
                 raise
             continue
-        window.succeeded()
+        window.succeeded(last - first + 1, len(logs))
         return last, logs
 
 

@@ -13,8 +13,9 @@ and track hundreds of transactions per round without a round-trip for each.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -57,6 +58,16 @@ class PooledHTTPProvider(HTTPProvider):
             # The URL stays out of the message (it can carry a token); see Web3Chain._unreachable.
             raise ChainUnavailableError(f"the chain node answered HTTP {response.status}; try again later")
         return bytes(response.data)
+
+    @staticmethod
+    def decode_rpc_response(raw_response: bytes) -> RPCResponse:
+        """The answer parsed from its bytes. web3 decodes them into a str first: for an ``eth_getLogs`` answer
+        of thousands of logs, megabytes more held while the JSON is parsed."""
+        return cast(RPCResponse, json.loads(raw_response))
+
+    def close_connections(self) -> None:
+        """Close every pooled connection (Web3Chain.close_connections)."""
+        self._pool.clear()
 
     def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
         return self._post(request_data)

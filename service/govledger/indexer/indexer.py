@@ -33,7 +33,7 @@ from govledger.indexer.store import (
     rewind,
     stored_block_hashes,
 )
-from govledger.indexer.window import BlockWindow
+from govledger.indexer.window import TARGET_LOGS_PER_WINDOW, BlockWindow
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Indexer:
         confirmations: int,
         name: str = "main",
         max_window: int = DEFAULT_MAX_WINDOW,
+        window_logs: int = TARGET_LOGS_PER_WINDOW,
     ):
         if confirmations < 1:
             raise ValidationError(f"confirmations must be at least 1, got {confirmations}")
@@ -68,7 +69,7 @@ class Indexer:
         self.deployment = deployment
         self.confirmations = confirmations
         self.name = name
-        self.window = BlockWindow(max_window)
+        self.window = BlockWindow(max_window, target_logs=window_logs)
         self._contracts: dict[str, BoundContract] = {
             contract.address.lower(): deployment.bind(chain, contract_name)
             for contract_name, contract in deployment.contracts.items()
@@ -213,9 +214,7 @@ class Indexer:
                     self.window.size,
                 )
                 continue
-            if self.window.too_dense(last - first + 1, len(logs)):
-                continue  # dropped unread: the same blocks again, fewer at a time, so memory stays bounded
-            self.window.succeeded()
+            self.window.succeeded(last - first + 1, len(logs))
             return last, end_before, logs
 
     def _row(self, log: LogEntry, block: BlockInfo) -> dict[str, Any] | None:
