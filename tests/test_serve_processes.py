@@ -265,3 +265,20 @@ def test_an_api_only_app_leaves_the_background_workers_to_another_process(tmp_pa
         assert client.get("/healthz").status_code == 200
 
     assert runtime.events == []
+
+
+def test_a_node_that_cannot_be_reached_stops_serve_before_any_process_starts(tmp_path: Path):
+    """The supervisor builds the runtime its children inherit, so a runtime that cannot start stops it first."""
+    done = serve_two_processes_until_it_exits(
+        tmp_path,
+        GOVLEDGER_CHAIN_URL="http://127.0.0.1:9",
+        GOVLEDGER_DATA_DIR=str(tmp_path / "data"),
+        GOVLEDGER_CHAIN_REQUEST_TIMEOUT_SECONDS="2",
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("error: "), done.stderr[-2000:]
+    assert "chain node" in done.stderr.strip().splitlines()[-1]
+    assert "background worker started" not in done.stderr
+    assert "Started server process" not in done.stderr
+    assert "Traceback" not in done.stderr

@@ -150,6 +150,16 @@ class Runtime:
                 self._indexer_thread = None
             self._started = False
 
+    def release_connections(self) -> None:
+        """Close every database and node connection this runtime holds, for a process about to fork.
+
+        The runtime stays usable: each process opens its own connections again at its first query or call.
+        SQLite forbids using a connection on both sides of a fork, and a node connection used by two
+        processes would mix their requests.
+        """
+        self.engine.dispose()
+        self.chain.close_connections()
+
     def register_metrics(self, metrics: Any) -> None:
         """Gauges read at each scrape: operations by status, and how far the index is behind the chain."""
         metrics.gauge_callback("operations", "Operations by status.", "status", self.tx_manager.store.count_by_status)

@@ -140,6 +140,8 @@ class Chain(Protocol):
         self, addresses: Sequence[str], from_block: int, to_block: int, topics: Sequence[Any] | None = None
     ) -> list[LogEntry]: ...
 
+    def close_connections(self) -> None: ...
+
 
 _T = TypeVar("_T")
 
@@ -379,6 +381,15 @@ class Web3Chain:
     @property
     def chain_id(self) -> int:
         return self._chain_id
+
+    def close_connections(self) -> None:
+        """Close the kept-alive connections to the node; the next request opens a new one.
+
+        For a process about to fork: a connection both processes went on using would interleave their
+        requests and answers on one socket.
+        """
+        if self._node is not None:
+            self._node.close_connections()
 
     def block_number(self) -> int:
         if self._node is not None:
