@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from govledger.db.engine import DatabaseUnavailableError, create_db_engine, is_postgres, session_scope
+from govledger.db.engine import (
+    SQLITE_PAGE_CACHE_KIB,
+    DatabaseUnavailableError,
+    create_db_engine,
+    is_postgres,
+    session_scope,
+)
 from govledger.db.migrate import upgrade_database
 from govledger.db.models import IndexedBlock
 from govledger.errors import ConfigurationError, ConflictError, GovLedgerError
@@ -47,6 +53,7 @@ def test_sqlite_connections_get_the_service_pragmas(sqlite_engine: Engine) -> No
     assert pragma(sqlite_engine, "foreign_keys") == 1
     assert pragma(sqlite_engine, "busy_timeout") == 30_000
     assert pragma(sqlite_engine, "synchronous") == 1  # NORMAL
+    assert pragma(sqlite_engine, "cache_size") == -SQLITE_PAGE_CACHE_KIB  # negative: KiB, not pages
 
 
 def test_concurrent_sqlite_writers_never_see_database_is_locked(sqlite_engine: Engine) -> None:
