@@ -9,6 +9,7 @@ import time
 import pytest
 
 from govledger.api.coalesce import Coalescer
+from tests.support.event_loops import run_on_its_own_thread
 
 
 class RecordingLoader:
@@ -33,7 +34,7 @@ def test_lookups_asked_meanwhile_are_loaded_together_and_each_gets_its_answer():
     async def ask_all() -> list[int]:
         return await asyncio.gather(*(coalescer.get(key) for key in range(100)))
 
-    answers = asyncio.run(ask_all())
+    answers = run_on_its_own_thread(ask_all())
 
     assert answers == [key * 10 for key in range(100)]
     print(f"coalesce: 100 lookups in {len(load.groups)} loads of {[len(group) for group in load.groups]}")
@@ -49,7 +50,7 @@ def test_a_group_is_at_most_max_group_keys():
     async def ask_all() -> list[int]:
         return await asyncio.gather(*(coalescer.get(key) for key in range(50)))
 
-    assert asyncio.run(ask_all()) == [key * 10 for key in range(50)]
+    assert run_on_its_own_thread(ask_all()) == [key * 10 for key in range(50)]
     assert max(len(group) for group in load.groups) == 8
 
 
@@ -61,7 +62,7 @@ def test_callers_of_the_same_key_waiting_together_share_one_load():
         # 0 starts loading at once; the twenty asks for 7 wait for the next group, as one key.
         return await asyncio.gather(coalescer.get(0), *(coalescer.get(7) for _ in range(20)))
 
-    assert asyncio.run(ask_same()) == [0] + [70] * 20
+    assert run_on_its_own_thread(ask_same()) == [0] + [70] * 20
     assert load.groups == [[0], [7]]
 
 
@@ -75,7 +76,7 @@ def test_a_key_asked_after_its_load_began_is_loaded_again():
         await asyncio.sleep(0.01)  # the load of the first has begun
         return [await coalescer.get(7), await first]
 
-    assert asyncio.run(ask_twice()) == [70, 70]
+    assert run_on_its_own_thread(ask_twice()) == [70, 70]
     assert load.groups == [[7], [7]]
 
 
@@ -94,7 +95,7 @@ def test_a_failed_load_fails_every_caller_of_its_group_and_the_next_group_loads_
         failed = await asyncio.gather(coalescer.get(1), return_exceptions=True)
         return failed, await coalescer.get(2)
 
-    failed, later = asyncio.run(scenario())
+    failed, later = run_on_its_own_thread(scenario())
     assert isinstance(failed[0], RuntimeError) and str(failed[0]) == "node unreachable"
     assert later == 2
 
@@ -105,7 +106,7 @@ def test_a_key_the_loader_did_not_answer_is_an_error_for_its_caller_only():
     async def ask() -> list[object]:
         return await asyncio.gather(*(coalescer.get(key) for key in (1, 3)), return_exceptions=True)
 
-    one, three = asyncio.run(ask())
+    one, three = run_on_its_own_thread(ask())
     assert one == 1
     assert isinstance(three, LookupError)
 
@@ -123,10 +124,10 @@ def test_a_caller_that_gives_up_does_not_cancel_the_lookup_others_wait_for():
             await impatient
         return await patient
 
-    assert asyncio.run(scenario()) == 50
+    assert run_on_its_own_thread(scenario()) == 50
 
 
 def test_each_event_loop_is_served_even_after_another_loop_has_closed():
     coalescer = Coalescer("test", RecordingLoader(seconds=0.0))
-    assert asyncio.run(coalescer.get(1)) == 10
-    assert asyncio.run(coalescer.get(2)) == 20  # a new loop (a restarted app, a new test client)
+    assert run_on_its_own_thread(coalescer.get(1)) == 10
+    assert run_on_its_own_thread(coalescer.get(2)) == 20  # a new loop (a restarted app, a new test client)

@@ -33,6 +33,7 @@ from govledger.db.models import AnchoredRecord, Operation, RecordBatch
 from govledger.shortids import short_id_hex
 from tests.reliability.on_chain import NodeReader
 from tests.reliability.service_db import auditor_key, service_engine
+from tests.support.event_loops import run_on_its_own_thread
 
 pytestmark = pytest.mark.anvil
 
@@ -193,7 +194,7 @@ def test_200_clients_for_60_seconds_get_no_5xx_no_deadlock_and_bounded_memory(tm
         auditor_api_key = auditor_key(engine, API_DEPARTMENT)
         rss = RssSeries(stack.server.pid)
         began = time.monotonic()
-        tally = asyncio.run(soak(stack.api_url, stack.api_key, auditor_api_key))
+        tally = run_on_its_own_thread(soak(stack.api_url, stack.api_key, auditor_api_key))
         ran = time.monotonic() - began
         samples = rss.stop()
         ready = httpx.get(f"{stack.api_url}/readyz", timeout=REQUEST_TIMEOUT).status_code

@@ -8,6 +8,7 @@ import httpx
 
 from tests.api.routes.conftest import Service
 from tests.api.routes.test_certificates import ISSUER, issue
+from tests.support.event_loops import run_on_its_own_thread
 
 VERIFY = "/api/v1/verify/certificates/{}"
 
@@ -27,7 +28,7 @@ def test_concurrent_verifications_each_get_their_own_answer_from_shared_loads(se
         async with httpx.AsyncClient(transport=transport, base_url="http://verify.test") as client:
             return await asyncio.gather(*(client.get(VERIFY.format(cert_id)) for cert_id in asked))
 
-    answers = asyncio.run(ask_all())
+    answers = run_on_its_own_thread(ask_all())
 
     assert [answer.status_code for answer in answers] == [200] * len(asked)
     bodies = [answer.json() for answer in answers]
