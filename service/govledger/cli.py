@@ -143,7 +143,7 @@ def deploy(
 #: Idle keep-alive connections are kept longer than clients keep theirs (httpx and requests: 5 s), so a
 #: client never sends a request on a connection the server is closing at that moment (a reset).
 UVICORN_OPTIONS: dict[str, Any] = {
-    "http": "httptools",
+    "http": "govledger.api.http_protocol:CoalescingHttpToolsProtocol",
     "loop": "uvloop",
     "access_log": False,
     "timeout_keep_alive": 30,

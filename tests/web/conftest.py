@@ -9,14 +9,12 @@ Fixtures:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware import Middleware
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
@@ -24,6 +22,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from govledger.api.errors import install_error_handlers
 from govledger.api.security import SecurityHeadersMiddleware
 from govledger.web.pages import router as pages_router
+from tests.support.live_server import LiveServer
 from tests.web.canned_api import CannedApi
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,32 +47,6 @@ document.addEventListener('securitypolicyviolation', (event) => {
   window.__cspViolations.push(event.violatedDirective + ' ' + event.blockedURI);
 });
 """
-
-
-class LiveServer:
-    """An ASGI app served by uvicorn in a background thread on a free port of 127.0.0.1."""
-
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="live-server", daemon=True)
-        self.url = ""
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        for _ in range(600):
-            if self._server.started or not self._thread.is_alive():
-                break
-            self._thread.join(0.05)
-        if not self._server.started:
-            raise RuntimeError("the test server did not start")
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(30)
 
 
 @dataclass
