@@ -96,10 +96,6 @@ def serve_in_processes(settings: Settings, processes: int, uvicorn_options: Mapp
             f"--processes {processes} needs a chain node URL (GOVLEDGER_CHAIN_URL): the embedded chain lives "
             "inside one process; use --processes 1 with it"
         )
-    # The children read their settings from the environment again (uvicorn's workers and the background worker
-    # are fresh interpreters): the CLI's --host and --port must reach them the same way.
-    os.environ.update(GOVLEDGER_HOST=settings.host, GOVLEDGER_PORT=str(settings.port))
-
     # Once, before any child starts: they then all find the schema at head and have nothing to do.
     _migrate_in_a_child()
     _name_this_process(SUPERVISOR_NAME)
@@ -163,7 +159,7 @@ def _build_what_children_run(settings: Settings) -> None:
     Why: Python writes to every object it touches (reference counts), so each page of the shared heap that
     a child's code touches becomes that child's own copy. Building a runtime touches a lot of it (the
     settings' validation, web3, SQLAlchemy, the keystore): measured in a child forked from the supervisor,
-    building its own runtime and app copied 15 MiB of the shared heap, against 1 MiB for a child that only
+    building its own runtime and app copied 16 MiB of the shared heap, against 1 MiB for a child that only
     waited. Built here, the objects are shared and the code that built them never runs in a child.
 
     The runtime is built as a child would build it (``migrate=False``: migrated already; no background
