@@ -12,23 +12,14 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from govledger.config import Settings
 from govledger.heap import freeze_start_up_objects
 
 if TYPE_CHECKING:
     from govledger.runtime import Runtime
 
 
-def run_until_stopped(settings: Settings, *, migrate: bool = True, runtime: Runtime | None = None) -> None:
-    """Start the runtime's background workers, wait for SIGTERM or SIGINT, and stop them.
-
-    ``runtime``: one already built (a forked child's, see govledger.processes); otherwise one is built from
-    ``settings``, migrating first unless ``migrate=False`` says the schema is at head (see ``Runtime``).
-    """
-    if runtime is None:
-        from govledger.runtime import Runtime
-
-        runtime = Runtime(settings, migrate=migrate)
+def run_until_stopped(runtime: Runtime) -> None:
+    """Start ``runtime``'s background workers, wait for SIGTERM or SIGINT, and stop them."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

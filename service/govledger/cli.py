@@ -187,9 +187,10 @@ def serve(
 def worker() -> None:
     """Run only the background workers (transaction manager, indexer): no HTTP. Stops on SIGTERM/SIGINT."""
     from govledger.background import run_until_stopped
+    from govledger.runtime import Runtime
 
     limit_malloc_arenas()
-    run_until_stopped(_settings())
+    run_until_stopped(Runtime(_settings()))
 
 
 @app.command()

@@ -30,6 +30,7 @@ when an operation settles run in the background worker).
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib
 import logging
 import multiprocessing
@@ -40,7 +41,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -49,7 +49,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import SIGNALS as SUPERVISOR_SIGNALS
 
-from govledger.config import Settings, load_settings
+from govledger.config import Settings
 from govledger.errors import ConfigurationError, GovLedgerError
 from govledger.heap import freeze_start_up_objects
 from govledger.logsetup import configure_logging
@@ -100,7 +100,7 @@ def serve_in_processes(settings: Settings, processes: int, uvicorn_options: Mapp
     _migrate_in_a_child()
     _name_this_process(SUPERVISOR_NAME)
     _import_what_children_run()
-    _build_what_children_run(settings)
+    runtime = _build_what_children_run(settings)
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
@@ -110,7 +110,7 @@ def serve_in_processes(settings: Settings, processes: int, uvicorn_options: Mapp
         log_level="info",
         **uvicorn_options,
     )
-    background = BackgroundWorker()
+    background = BackgroundWorker(functools.partial(run_background_worker, runtime))
     supervisor = Supervisor(config, [config.bind_socket()], background)
     background.start()
     try:
@@ -133,27 +133,17 @@ def _import_what_children_run() -> None:
     """Import the code of the API processes and the background worker here, once, for them to share.
 
     Only imports: no database connection, node client or thread may exist in the supervisor when it forks.
-    The collector then leaves these objects alone (``gc.freeze``), in the children too, so it never writes
-    to the pages they share.
     """
     for module in MODULES_CHILDREN_RUN:
         importlib.import_module(module)
-    freeze_start_up_objects()
 
 
-@dataclass(frozen=True)
-class _Built:
-    """The runtime and API app every child of this supervisor runs, built before it forks them."""
-
-    runtime: Runtime
-    app: FastAPI
+#: The API app the supervisor built (``_build_what_children_run``), which every API process forked from it
+#: serves: uvicorn's workers can only be given an import string, ``api_only_app``, which returns it.
+_APP: FastAPI | None = None
 
 
-#: Set in the supervisor by ``_build_what_children_run``, and so in every child forked from it.
-_BUILT: _Built | None = None
-
-
-def _build_what_children_run(settings: Settings) -> None:
+def _build_what_children_run(settings: Settings) -> Runtime:
     """Build the runtime and the API app here, once, for every child to inherit rather than build again.
 
     Why: Python writes to every object it touches (reference counts), so each page of the shared heap that
@@ -165,49 +155,37 @@ def _build_what_children_run(settings: Settings) -> None:
     The runtime is built as a child would build it (``migrate=False``: migrated already; no background
     thread is started here), then every database and node connection it opened is closed, so that no
     connection crosses the fork. A configuration the runtime refuses stops the service here, before any
-    child starts.
+    child starts. Everything alive then (the imported code too) is frozen out of the collector's reach, in
+    the children as well, so the collector never writes to the pages they share.
     """
-    global _BUILT
+    global _APP
     from govledger.api.app import create_app
     from govledger.runtime import Runtime
 
     runtime = Runtime(settings, migrate=False)
-    app = create_app(runtime, run_background=False)
+    _APP = create_app(runtime, run_background=False)
     runtime.release_connections()
-    _BUILT = _Built(runtime, app)
     freeze_start_up_objects()
+    return runtime
 
 
 def api_only_app() -> FastAPI:
-    """The app of one API process: the supervisor's, or one built from the environment, workers left off.
-
-    A child of ``serve --processes`` inherits the app its supervisor built before forking. Elsewhere (uvicorn
-    given this factory directly) the runtime is built from the environment; a configuration error then ends
-    the process with uvicorn's start-up failure status, which stops the whole service: every API process
-    would fail the same way, so restarting them would only repeat the error.
-    """
+    """The app of one API process: the one its supervisor built before forking it, workers left off."""
     configure_logging()
     _name_this_process(API_PROCESS_NAME)
-    if _BUILT is not None:
-        return _BUILT.app
-    from govledger.api.app import create_app
-    from govledger.runtime import Runtime
-
-    try:
-        runtime = Runtime(load_settings(), migrate=False)  # the supervisor migrated before forking
-    except GovLedgerError as exc:
-        log.error("the API process cannot start: %s", exc.message)
-        sys.exit(STARTUP_FAILURE)
-    served = create_app(runtime, run_background=False)
-    freeze_start_up_objects()
-    return served
+    if _APP is None:
+        raise GovLedgerError(
+            "api_only_app serves the API processes of `govledger serve --processes N`, which builds the app "
+            "before forking them; run that command rather than uvicorn with this factory"
+        )
+    return _APP
 
 
 class BackgroundWorker:
     """The one background-worker child; ``keep_alive()`` starts it again whenever it has exited."""
 
-    def __init__(self, main: Callable[[], None] | None = None):
-        self.main = main or run_background_worker
+    def __init__(self, main: Callable[[], None]):
+        self.main = main
         self.process: multiprocessing.process.BaseProcess | None = None
         self._started_at = 0.0
         self._delay = 0.0
@@ -257,8 +235,9 @@ class BackgroundWorker:
             process.join()
 
 
-def run_background_worker() -> None:
-    """The background worker's life in its forked child: tied to the supervisor, then the workers until SIGTERM.
+def run_background_worker(runtime: Runtime) -> None:
+    """The background worker's life in its forked child: tied to the supervisor, then ``runtime``'s workers
+    (inherited from the supervisor) until SIGTERM.
 
     An orphaned background worker would keep sending from the departments' accounts next to the one a
     restarted service starts: two single writers of the same nonces. So the kernel sends it SIGTERM when the
@@ -275,15 +254,7 @@ def run_background_worker() -> None:
     _name_this_process(WORKER_PROCESS_NAME)
     from govledger.background import run_until_stopped
 
-    if _BUILT is not None:
-        run_until_stopped(_BUILT.runtime.settings, runtime=_BUILT.runtime)
-        return
-    try:
-        settings = load_settings()
-    except GovLedgerError as exc:
-        log.error("the background worker cannot start: %s", exc.message)
-        sys.exit(1)
-    run_until_stopped(settings, migrate=False)  # the supervisor migrated before forking
+    run_until_stopped(runtime)
 
 
 def _name_this_process(name: str) -> None:
