@@ -14,21 +14,20 @@ ALL_OK = {"database": "ok", "chain": "ok", "contracts": "ok"}
 _ESTABLISHED = "01"
 
 
-def _socket_inodes() -> set[str]:
-    inodes = set()
+def _open_file_targets() -> list[str]:
+    """What each of this process's file descriptors points at (a path, or ``socket:[inode]``)."""
+    targets = []
     for fd in os.listdir("/proc/self/fd"):
         try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
+            targets.append(os.readlink(f"/proc/self/fd/{fd}"))
         except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
+            continue  # the descriptor listdir itself held, closed since
+    return targets
 
 
 def connections_to(port: int) -> int:
     """This process's established TCP connections to ``port`` on this machine."""
-    mine = _socket_inodes()
+    mine = {target[len("socket:[") : -1] for target in _open_file_targets() if target.startswith("socket:[")}
     count = 0
     for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -41,14 +40,7 @@ def connections_to(port: int) -> int:
 
 def open_files(database: Path) -> int:
     """How many of this process's file descriptors are open on ``database``."""
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") == str(database):
-                count += 1
-        except OSError:
-            continue
-    return count
+    return _open_file_targets().count(str(database))
 
 
 def test_a_runtime_lets_go_of_its_connections_and_both_sides_of_a_fork_open_their_own(
